@@ -1,0 +1,33 @@
+"""Every endpoint comes from an Airflow connection (overridable with AIRFLOW_CONN_<ID>)."""
+
+from __future__ import annotations
+
+
+def get_connection(conn_id: str):
+    """The Airflow connection `conn_id`, from the secrets backends (env vars first)."""
+    from airflow.sdk import BaseHook
+
+    return BaseHook.get_connection(conn_id)
+
+
+def census_client(conn_id: str = "census_api"):
+    from include.sources.census import CensusClient
+
+    conn = get_connection(conn_id)
+    extra = conn.extra_dejson
+    return CensusClient(base_url=conn.host, api_key=conn.password,
+                        vintage=str(extra.get("vintage", "2019")))
+
+
+def states_page_location(conn_id: str = "states_page") -> tuple[str, str]:
+    conn = get_connection(conn_id)
+    return conn.host, conn.extra_dejson.get("path", "/")
+
+
+def pg_connect(conn_id: str, **kwargs):
+    """A psycopg 3 connection for a postgres-type Airflow connection."""
+    import psycopg
+
+    conn = get_connection(conn_id)
+    return psycopg.connect(host=conn.host, port=conn.port or 5432, user=conn.login,
+                           password=conn.password, dbname=conn.schema, **kwargs)
