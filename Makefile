@@ -21,7 +21,7 @@ WITH_ENV = eval "$$(PYTHONPATH=. $(PY) -m include.localstack.services env)" &&
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help deps sysdeps venv manifest services env run demo test up down status bench lock clean compose-check
+.PHONY: help deps sysdeps venv services env run demo test up down status bench lock clean
 
 help:
 	@sed -n '2,7p' Makefile | sed 's/^# \{0,1\}//'
@@ -42,9 +42,6 @@ $(STAMP): requirements.txt
 
 venv: $(STAMP)
 
-manifest: $(STAMP)
-	@$(WITH_ENV) PYTHONPATH=. $(PY) -m include.dbt_runner manifest
-
 deps: sysdeps venv
 	@$(WITH_ENV) $(VENV)/bin/airflow version >/dev/null
 
@@ -55,7 +52,7 @@ lock:
 
 services: deps
 	@PYTHONPATH=. $(PY) -m include.localstack.services up
-	@$(WITH_ENV) PYTHONPATH=. $(PY) -m include.runner setup
+	@$(WITH_ENV) PYTHONPATH=. $(PY) -m include.migrate
 
 env: $(STAMP)
 	@PYTHONPATH=. $(PY) -m include.localstack.services env
@@ -63,29 +60,23 @@ env: $(STAMP)
 status: $(STAMP)
 	@PYTHONPATH=. $(PY) -m include.localstack.services status
 
-run: services manifest
-	@$(WITH_ENV) $(PY) -m include.runner run --date $(DATE)
+run: services
+	@$(WITH_ENV) $(PY) -m include.runner --date $(DATE)
 
-demo: services manifest
-	@$(WITH_ENV) $(PY) -m include.runner demo --date $(DEMO_DATE)
+demo: services
+	@$(WITH_ENV) $(PY) -m include.runner --date $(DEMO_DATE) --summary
 
-test: services manifest compose-check
+test: services
 	@$(WITH_ENV) $(PY) -m pytest $(PYTEST_ARGS)
 
-compose-check:
-	@if ! command -v docker-compose >/dev/null 2>&1; then \
-	  echo "installing docker-compose (offline compose validation only)"; \
-	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends docker-compose >/dev/null; \
-	fi
-
 bench: services
-	@$(WITH_ENV) $(PY) benchmarks/run.py
+	@$(WITH_ENV) $(PY) benchmarks/load_benchmark.py
 
-up: services manifest
-	@$(WITH_ENV) $(PY) -m include.runner ui
+up:
+	@echo "make up (Airflow UI) is not built yet: see README, 'Not done yet'" >&2; exit 2
 
 down:
 	@test -x $(PY) && PYTHONPATH=. $(PY) -m include.localstack.services down || true
 
 clean: down
-	rm -rf .local dbt_project/target dbt_project/logs
+	rm -rf .local

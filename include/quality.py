@@ -1,0 +1,90 @@
+"""Checks on raw batches, written one row per result to `quality.check_results`."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+
+class DataQualityError(RuntimeError):
+    """A blocking check failed: the batch must not be normalized."""
+
+
+@dataclass
+class CheckResult:
+    check_name: str
+    dimension: str
+    target: str
+    status: str
+    observed: object = None
+    expected: object = None
+    details: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RunContext:
+    run_id: str
+    dag_id: str
+    task_id: str
+    logical_date: object
+
+
+def _check(name, dimension, target, ok, observed, expected, **details) -> CheckResult:
+    return CheckResult(name, dimension, target, "pass" if ok else "fail", observed, expected,
+                       details)
+
+
+def check_states_batch(conn, batch_id) -> list[CheckResult]:
+    t = "raw.states_page"
+    states, distinct_codes, bad_codes, dup = conn.execute(
+        "select count(*) filter (where is_state), count(distinct state_code) filter (where is_state),"
+        " count(*) filter (where state_code !~ '^[A-Z]{2}$' or state_code is null),"
+        " coalesce((select json_agg(state_code) from (select state_code from raw.states_page "
+        "   where batch_id = %(b)s group by state_code having count(*) > 1) d), '[]')"
+        " from raw.states_page where batch_id = %(b)s", {"b": batch_id}).fetchone()
+    return [
+        _check("states_count_is_50_plus_dc", "completeness", t, states == 51, states, 51),
+        _check("state_code_unique", "uniqueness", t, not dup, len(dup), 0, duplicates=dup),
+        _check("state_code_two_letters", "validity", t, bad_codes == 0, bad_codes, 0),
+    ]
+
+
+def check_census_batch(conn, batch_id) -> list[CheckResult]:
+    t = "raw.census_county_population"
+    bad_fips, negative, latest, null_latest, rows = conn.execute(
+        "select count(*) filter (where county_fips !~ '^[0-9]{5}$'"
+        "   or left(county_fips, 2) <> state_fips),"
+        " count(*) filter (where population < 0), max(population_year),"
+        " count(*) filter (where population is null and population_year = "
+        "   (select max(population_year) from raw.census_county_population where batch_id = %(b)s)),"
+        " count(*) from raw.census_county_population where batch_id = %(b)s",
+        {"b": batch_id}).fetchone()
+    return [
+        _check("census_rows_present", "completeness", t, rows > 0, rows, "> 0"),
+        _check("county_fips_format", "validity", t, bad_fips == 0, bad_fips, 0),
+        _check("population_non_negative", "validity", t, negative == 0, negative, 0),
+        _check("population_not_null_current_year", "completeness", t, null_latest == 0,
+               null_latest, 0, year=latest),
+    ]
+
+
+def record_checks(conn, ctx: RunContext, results: list[CheckResult]) -> None:
+    """Replace this run+task's earlier results (a retry re-records), then insert."""
+    with conn.transaction():
+        conn.execute("delete from quality.check_results where run_id = %s and dag_id = %s "
+                     "and task_id = %s", (ctx.run_id, ctx.dag_id, ctx.task_id))
+        with conn.cursor() as cur:
+            cur.executemany(
+                "insert into quality.check_results (run_id, dag_id, task_id, logical_date, "
+                "check_name, dimension, target, status, observed, expected, details) "
+                "values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb)",
+                [(ctx.run_id, ctx.dag_id, ctx.task_id, ctx.logical_date, r.check_name,
+                  r.dimension, r.target, r.status, None if r.observed is None else str(r.observed),
+                  None if r.expected is None else str(r.expected), json.dumps(r.details))
+                 for r in results])
+
+
+def raise_on_failures(results: list[CheckResult]) -> None:
+    failed = [r.check_name for r in results if r.status in ("fail", "error")]
+    if failed:
+        raise DataQualityError(f"blocking checks failed: {', '.join(failed)}")

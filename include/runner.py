@@ -1,0 +1,79 @@
+"""Run the pipeline for one logical date without a scheduler: `make run DATE=...`.
+
+Runs each source's batch in dependency order, records checks, alerts Slack on failure
+(one message per failed step, one per run with failed checks) and exits non-zero when
+anything failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+from datetime import date
+
+STEPS = (("states_page", "states_page_batch"), ("census_population", "census_batch"))
+
+
+def run(day: date, run_id: str | None = None) -> dict[str, dict | Exception]:
+    from include import pipeline
+    from include.alerts import failed_checks_message, send_alert, task_failure_message
+    from include.connections import pg_connect
+    from include.quality import RunContext
+
+    run_id = run_id or f"cli__{day.isoformat()}"
+    outcome: dict[str, dict | Exception] = {}
+    for dag_id, func in STEPS:
+        ctx = RunContext(run_id=run_id, dag_id=dag_id, task_id=func, logical_date=day)
+        try:
+            outcome[dag_id] = getattr(pipeline, func)(day, ctx)
+            print(f"{dag_id:<18} ok      {outcome[dag_id]['changed']}")
+        except Exception as exc:  # noqa: BLE001 - report, alert, carry on with the next source
+            outcome[dag_id] = exc
+            print(f"{dag_id:<18} FAILED  {type(exc).__name__}: {exc}", file=sys.stderr)
+            traceback.print_exc(limit=3)
+            send_alert("task_failure", task_failure_message(dag_id, func, run_id, day,
+                                                            f"{type(exc).__name__}: {exc}"),
+                       dag_id=dag_id, run_id=run_id, task_id=func)
+        with pg_connect("source_db") as conn:
+            failed = conn.execute(
+                "select check_name, target, dimension, observed, expected "
+                "from quality.check_results where dag_id = %s and run_id = %s "
+                "and status in ('fail', 'error') order by id", (dag_id, run_id)).fetchall()
+        if failed:
+            keys = ("check_name", "target", "dimension", "observed", "expected")
+            send_alert("failed_checks", failed_checks_message(
+                dag_id, run_id, day, [dict(zip(keys, f)) for f in failed]),
+                dag_id=dag_id, run_id=run_id)
+    return outcome
+
+
+def summary() -> None:
+    from include.connections import pg_connect
+
+    with pg_connect("source_db") as conn:
+        print("\nOLTP model (source_db):")
+        for table in ("oltp.state", "oltp.census_state", "oltp.county", "oltp.county_population"):
+            print(f"  {table:<26} {conn.execute(f'select count(*) from {table}').fetchone()[0]:>8} rows")
+        print("\nquality.check_results (latest run per check):")
+        for row in conn.execute(
+                "select distinct on (dag_id, check_name) dag_id, check_name, status, observed "
+                "from quality.check_results order by dag_id, check_name, id desc"):
+            print(f"  {row[0]:<18} {row[1]:<36} {row[2]:<5} observed={row[3]}")
+    print("\nLook around:\n  eval \"$(make -s env)\"; psql \"postgresql://elt:elt-local@127.0.0.1:54329/source\""
+          "\n  Slack sink messages: .local/slack_messages.jsonl")
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--date", required=True, type=date.fromisoformat)
+    parser.add_argument("--summary", action="store_true")
+    args = parser.parse_args(argv)
+    outcome = run(args.date)
+    if args.summary:
+        summary()
+    return 1 if any(isinstance(v, Exception) for v in outcome.values()) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
