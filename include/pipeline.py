@@ -20,7 +20,9 @@ def states_page_batch(day: date, ctx: RunContext, conn_id: str = "source_db") ->
 
     base, path = states_page_location()
     rows = parse_states_page(fetch_states_page(base, path))
-    with pg_connect(conn_id) as conn:
+    # Autocommit: each step commits its own transaction, so a failed check keeps the
+    # landed raw batch and its check results for inspection.
+    with pg_connect(conn_id, autocommit=True) as conn:
         batch = land_batch(conn, "states_page", day, {
             "states_page": [(r.state_name, r.state_code, r.is_state) for r in rows]})
         results = check_states_batch(conn, batch)
@@ -38,7 +40,9 @@ def census_batch(day: date, ctx: RunContext, conn_id: str = "source_db") -> dict
     client = census_client()
     counties = client.county_population()
     states = client.states()
-    with pg_connect(conn_id) as conn:
+    # Autocommit: each step commits its own transaction, so a failed check keeps the
+    # landed raw batch and its check results for inspection.
+    with pg_connect(conn_id, autocommit=True) as conn:
         batch = land_batch(conn, "census", day, {
             "census_state": [(s.state_fips, s.state_name) for s in states],
             "census_county_population": [
