@@ -36,7 +36,7 @@ sysdeps:
 
 $(STAMP): requirements.txt
 	@test -x $(PY) || $(PYTHON_BOOT) -m venv $(VENV)
-	@test -x $(VENV)/bin/uv || $(PY) -m pip install -q uv
+	@test -x $(VENV)/bin/uv || { $(PY) -m pip --version >/dev/null 2>&1 || $(PY) -m ensurepip >/dev/null; $(PY) -m pip install -q uv; }
 	$(VENV)/bin/uv pip install -q --python $(PY) --compile-bytecode -r requirements.txt
 	@touch $(STAMP)
 

@@ -94,3 +94,37 @@ def send_alert(kind: str, payload: dict, dag_id=None, run_id=None, task_id=None,
         except Exception as exc2:  # noqa: BLE001
             log.error("Slack alert lost: outbox and webhook both failed: %s", _sanitize(str(exc2)))
             return False
+
+
+def alert_failure(dag_id: str, task_id: str, run_id: str, logical_date, error: str,
+                  log_url: str | None = None, conn_id: str = "source_db") -> None:
+    """The failure alert, plus one message listing the run's failed checks, if any."""
+    from include.connections import pg_connect
+
+    send_alert("task_failure", task_failure_message(dag_id, task_id, run_id, logical_date, error,
+                                                    log_url),
+               dag_id=dag_id, run_id=run_id, task_id=task_id, conn_id=conn_id)
+    try:
+        with pg_connect(conn_id) as conn:
+            cur = conn.execute(
+                "select check_name, target, dimension, observed, expected "
+                "from quality.check_results where dag_id = %s and run_id = %s "
+                "and status in ('fail', 'error') order by id", (dag_id, run_id))
+            keys = [d.name for d in cur.description]
+            failed = [dict(zip(keys, row)) for row in cur.fetchall()]
+    except Exception as exc:  # noqa: BLE001
+        log.error("could not read failed checks: %s", _sanitize(str(exc)))
+        return
+    if failed:
+        send_alert("failed_checks", failed_checks_message(dag_id, run_id, logical_date, failed,
+                                                          log_url),
+                   dag_id=dag_id, run_id=run_id, conn_id=conn_id)
+
+
+def on_task_failure(context) -> None:
+    """Airflow on_failure_callback: runs once a task has failed after its retries."""
+    ti = context["ti"]
+    error = context.get("exception")
+    alert_failure(ti.dag_id, ti.task_id, ti.run_id, context.get("logical_date"),
+                  f"{type(error).__name__}: {error}" if error else "unknown error",
+                  log_url=getattr(ti, "log_url", None))

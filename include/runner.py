@@ -17,8 +17,7 @@ STEPS = (("states_page", "states_page_batch"), ("census_population", "census_bat
 
 def run(day: date, run_id: str | None = None) -> dict[str, dict | Exception]:
     from include import pipeline
-    from include.alerts import failed_checks_message, send_alert, task_failure_message
-    from include.connections import pg_connect
+    from include.alerts import alert_failure
     from include.quality import RunContext
 
     run_id = run_id or f"cli__{day.isoformat()}"
@@ -32,19 +31,7 @@ def run(day: date, run_id: str | None = None) -> dict[str, dict | Exception]:
             outcome[dag_id] = exc
             print(f"{dag_id:<18} FAILED  {type(exc).__name__}: {exc}", file=sys.stderr)
             traceback.print_exc(limit=3)
-            send_alert("task_failure", task_failure_message(dag_id, func, run_id, day,
-                                                            f"{type(exc).__name__}: {exc}"),
-                       dag_id=dag_id, run_id=run_id, task_id=func)
-        with pg_connect("source_db") as conn:
-            failed = conn.execute(
-                "select check_name, target, dimension, observed, expected "
-                "from quality.check_results where dag_id = %s and run_id = %s "
-                "and status in ('fail', 'error') order by id", (dag_id, run_id)).fetchall()
-        if failed:
-            keys = ("check_name", "target", "dimension", "observed", "expected")
-            send_alert("failed_checks", failed_checks_message(
-                dag_id, run_id, day, [dict(zip(keys, f)) for f in failed]),
-                dag_id=dag_id, run_id=run_id)
+            alert_failure(dag_id, func, run_id, day, f"{type(exc).__name__}: {exc}")
     return outcome
 
 

@@ -1,0 +1,43 @@
+"""US states page: scrape, land raw, check, normalize into oltp.state."""
+
+from __future__ import annotations
+
+import pendulum
+from airflow.sdk import DAG, Asset, task
+from airflow.timetables.interval import CronDataIntervalTimetable
+
+from include.taxonomy import default_args
+
+STATES_ASSET = Asset(name="oltp.state", uri="elt://source_db/oltp/state")
+
+with DAG(
+    dag_id="states_page",
+    schedule=CronDataIntervalTimetable("0 5 * * *", timezone="UTC"),
+    start_date=pendulum.datetime(2024, 1, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=1,
+    default_args=default_args(),
+    tags=["source:states_page", "layer:extract"],
+    doc_md="""
+### states_page
+Scrapes the US states page (`states_page` connection: host + extra `path`), lands the
+rows in `raw.states_page` as one batch per logical date, runs the raw-batch checks
+(50 states + DC, unique two-letter codes) into `quality.check_results`, and upserts
+`oltp.state`.
+
+**On call:** a `state_code_unique` / `states_count_is_50_plus_dc` failure means the page
+changed or has a typo: the bad batch is kept in `raw.states_page` and was *not*
+normalized. Inspect it, then clear the task once the page is fixed. HTTP errors are
+retried with backoff before alerting.
+""",
+) as dag:
+
+    @task(outlets=[STATES_ASSET])
+    def scrape_land_check_normalize(**context):
+        from include.pipeline import states_page_batch
+        from include.taxonomy import logical_day, run_context
+
+        return states_page_batch(logical_day(context),
+                                 run_context(context, "scrape_land_check_normalize"))
+
+    scrape_land_check_normalize()
