@@ -53,6 +53,7 @@ lock:
 services: deps
 	@PYTHONPATH=. $(PY) -m include.localstack.services up
 	@$(WITH_ENV) PYTHONPATH=. $(PY) -m include.migrate
+	@$(WITH_ENV) $(VENV)/bin/airflow db migrate >$${AIRFLOW_HOME}/db-migrate.log 2>&1 || { tail -20 $${AIRFLOW_HOME}/db-migrate.log; exit 1; }
 
 env: $(STAMP)
 	@PYTHONPATH=. $(PY) -m include.localstack.services env
