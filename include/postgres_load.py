@@ -92,3 +92,25 @@ def normalize_census(conn, batch_id: uuid.UUID) -> dict[str, int]:
                 "where batch_id = %(b)s and population_year is not null", p),
         }
     return changed
+
+
+def copy_upsert(conn, table: str, key: tuple[str, ...], cols: tuple[str, ...], rows,
+                types: tuple[str, ...]) -> int:
+    """COPY rows (binary) into an unlogged temp table, then one upsert that skips
+    unchanged rows into `oltp.<table>`. Returns the rows inserted or changed."""
+    tmp = sql.Identifier(f"_stage_{table}")
+    # Staging rows stay in session-local memory instead of spilling to disk (takes effect
+    # only before the session's first temp table; harmless afterwards).
+    conn.execute("set temp_buffers = '256MB'")
+    with conn.transaction():
+        conn.execute(sql.SQL("create temp table {} (like oltp.{} including defaults) "
+                             "on commit drop").format(tmp, sql.Identifier(table)))
+        copy_sql = sql.SQL("copy {} ({}) from stdin (format binary)").format(
+            tmp, sql.SQL(", ").join(map(sql.Identifier, cols)))
+        with conn.cursor().copy(copy_sql) as copy:
+            copy.set_types(list(types))
+            for row in rows:
+                copy.write_row(row)
+        select = sql.SQL("select {} from {}").format(
+            sql.SQL(", ").join(map(sql.Identifier, cols)), tmp).as_string(conn)
+        return _upsert(conn, table, key, cols, select, {})
