@@ -32,6 +32,20 @@ def run(day: date, run_id: str | None = None) -> dict[str, dict | Exception]:
             print(f"{dag_id:<18} FAILED  {type(exc).__name__}: {exc}", file=sys.stderr)
             traceback.print_exc(limit=3)
             alert_failure(dag_id, func, run_id, day, f"{type(exc).__name__}: {exc}")
+    if any(isinstance(v, Exception) for v in outcome.values()):
+        print("lake_export        skipped: an upstream source failed", file=sys.stderr)
+        return outcome
+    from include.lake_export import export_day
+
+    try:
+        exported = export_day(day)
+        outcome["lake_export"] = {"changed": {e["key"]: e["rows"] for e in exported}}
+        print(f"{'lake_export':<18} ok      " + ", ".join(
+            f"{e['table']}={e['rows']}" for e in exported))
+    except Exception as exc:  # noqa: BLE001
+        outcome["lake_export"] = exc
+        print(f"lake_export        FAILED  {type(exc).__name__}: {exc}", file=sys.stderr)
+        alert_failure("lake_export", "export_day", run_id, day, f"{type(exc).__name__}: {exc}")
     return outcome
 
 
