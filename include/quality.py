@@ -88,3 +88,30 @@ def raise_on_failures(results: list[CheckResult]) -> None:
     failed = [r.check_name for r in results if r.status in ("fail", "error")]
     if failed:
         raise DataQualityError(f"blocking checks failed: {', '.join(failed)}")
+
+
+def reconcile_warehouse(ctx: RunContext, source_conn_id: str = "source_db") -> list[CheckResult]:
+    """Postgres ↔ warehouse: rows per table (OLTP vs distinct keys in staging) and the
+    population sum, recorded like every other check."""
+    from psycopg import sql
+
+    from include.connections import pg_connect
+    from include.lake_export import TABLES
+    from include.warehouse import get_warehouse
+
+    warehouse = get_warehouse()
+    results = []
+    with pg_connect(source_conn_id, autocommit=True) as conn:
+        for table in TABLES:
+            source = conn.execute(sql.SQL("select count(*) from oltp.{}").format(
+                sql.Identifier(table.name))).fetchone()[0]
+            target = warehouse.staging_current_count(table.name)
+            results.append(_check(f"reconcile_row_count_{table.name}", "consistency",
+                                  f"staging.{table.name}", source == target, target, source))
+        source_sum = conn.execute("select coalesce(sum(population), 0) from "
+                                  "oltp.county_population").fetchone()[0]
+        target_sum = warehouse.staging_latest_sum("county_population", "population")
+        results.append(_check("reconcile_population_sum", "accuracy", "staging.county_population",
+                              source_sum == target_sum, target_sum, source_sum))
+        record_checks(conn, ctx, results)
+    return results

@@ -46,6 +46,25 @@ def run(day: date, run_id: str | None = None) -> dict[str, dict | Exception]:
         outcome["lake_export"] = exc
         print(f"lake_export        FAILED  {type(exc).__name__}: {exc}", file=sys.stderr)
         alert_failure("lake_export", "export_day", run_id, day, f"{type(exc).__name__}: {exc}")
+        return outcome
+    from include.warehouse import get_warehouse
+
+    try:
+        loaded = get_warehouse().load_day(day)
+        outcome["warehouse_load"] = {"changed": loaded}
+        print(f"{'warehouse_load':<18} ok      {loaded}")
+        from include.quality import RunContext, raise_on_failures, reconcile_warehouse
+
+        ctx = RunContext(run_id=run_id, dag_id="warehouse", task_id="reconcile",
+                         logical_date=day)
+        results = reconcile_warehouse(ctx)
+        print(f"{'reconcile':<18} " + ", ".join(f"{r.check_name}={r.status}" for r in results))
+        raise_on_failures(results)
+    except Exception as exc:  # noqa: BLE001
+        outcome["warehouse_load"] = exc
+        print(f"warehouse_load     FAILED  {type(exc).__name__}: {exc}", file=sys.stderr)
+        alert_failure("warehouse", "load_day_and_reconcile", run_id, day,
+                      f"{type(exc).__name__}: {exc}")
     return outcome
 
 

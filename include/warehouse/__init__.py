@@ -1,0 +1,30 @@
+"""The warehouse interface: DAGs and the runner call `get_warehouse()` and never know
+which target they talk to. `WAREHOUSE=postgres|bigquery` (env) picks it; postgres is the
+default. The BigQuery target is issue 3."""
+
+from __future__ import annotations
+
+import os
+from datetime import date
+from typing import Protocol
+
+
+class Warehouse(Protocol):
+    def load_day(self, day: date) -> dict[str, int]:
+        """Load the day's lake files into staging, replacing that day atomically."""
+
+    def staging_current_count(self, table: str) -> int:
+        """Distinct keys of a staging table (its latest version per key)."""
+
+    def staging_latest_sum(self, table: str, column: str) -> int:
+        """Sum of a numeric column over the latest version of each key."""
+
+
+def get_warehouse() -> Warehouse:
+    target = os.environ.get("WAREHOUSE", "postgres").lower()
+    if target == "postgres":
+        from include.warehouse.postgres import PostgresWarehouse
+
+        return PostgresWarehouse()
+    raise NotImplementedError(f"WAREHOUSE={target!r}: only 'postgres' is built yet "
+                              "(BigQuery is issue 3)")
