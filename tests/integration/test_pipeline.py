@@ -74,7 +74,8 @@ def test_run_builds_oltp_matching_the_source_and_a_rerun_changes_nothing():
                                      "where run_id = %s", (run_id,)).fetchall())
         assert statuses["state_code_unique"] == "pass"
         assert statuses["population_not_null_current_year"] == "pass"
-        assert len(statuses) == 7
+        assert len(statuses) == 12  # 7 raw-batch checks + 5 reconciliation checks
+        assert set(statuses.values()) == {"pass"}
         before = _snapshot(conn)
         raw_before = conn.execute("select count(*) from raw.census_county_population").fetchone()
 
