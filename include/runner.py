@@ -60,10 +60,15 @@ def run(day: date, run_id: str | None = None) -> dict[str, dict | Exception]:
         results = reconcile_warehouse(ctx)
         print(f"{'reconcile':<18} " + ", ".join(f"{r.check_name}={r.status}" for r in results))
         raise_on_failures(results)
+        from include.dbt_runner import build_and_record
+
+        dbt_checks = build_and_record(RunContext(run_id=run_id, dag_id="warehouse",
+                                                 task_id="dbt_build", logical_date=day))
+        print(f"{'dbt_build':<18} ok      {len(dbt_checks)} tests passed")
     except Exception as exc:  # noqa: BLE001
         outcome["warehouse_load"] = exc
         print(f"warehouse_load     FAILED  {type(exc).__name__}: {exc}", file=sys.stderr)
-        alert_failure("warehouse", "load_day_and_reconcile", run_id, day,
+        alert_failure("warehouse", "load_reconcile_dbt", run_id, day,
                       f"{type(exc).__name__}: {exc}")
     return outcome
 
@@ -75,6 +80,11 @@ def summary() -> None:
         print("\nOLTP model (source_db):")
         for table in ("oltp.state", "oltp.census_state", "oltp.county", "oltp.county_population"):
             print(f"  {table:<26} {conn.execute(f'select count(*) from {table}').fetchone()[0]:>8} rows")
+    with pg_connect("warehouse_db") as conn:
+        print("\nWarehouse marts (warehouse_db, schema marts):")
+        for table in ("dim_state", "dim_county", "dim_date", "fct_county_population"):
+            print(f"  marts.{table:<26} "
+                  f"{conn.execute(f'select count(*) from marts.{table}').fetchone()[0]:>8} rows")
         print("\nquality.check_results (latest run per check):")
         for row in conn.execute(
                 "select distinct on (dag_id, check_name) dag_id, check_name, status, observed "

@@ -50,10 +50,15 @@ def test_reconciliation_fails_when_the_warehouse_lost_rows():
 
     run(DAY, run_id=f"test-{uuid.uuid4()}")
     with pg_connect("warehouse_db", autocommit=True) as conn:
-        conn.execute("delete from staging.county where county_fips = "
-                     "(select min(county_fips) from staging.county)")
-    results = {r.check_name: r for r in reconcile_warehouse(
-        RunContext(f"test-{uuid.uuid4()}", "warehouse", "reconcile", DAY))}
+        conn.execute("create temp table lost as select * from staging.county where "
+                     "county_fips = (select min(county_fips) from staging.county)")
+        conn.execute("delete from staging.county where county_fips in "
+                     "(select county_fips from lost)")
+        try:
+            results = {r.check_name: r for r in reconcile_warehouse(
+                RunContext(f"test-{uuid.uuid4()}", "warehouse", "reconcile", DAY))}
+        finally:
+            conn.execute("insert into staging.county select * from lost")
     assert results["reconcile_row_count_county"].status == "fail"
     assert int(results["reconcile_row_count_county"].observed) == int(
         results["reconcile_row_count_county"].expected) - 1
