@@ -34,9 +34,10 @@ batch in place, un-normalized.
     @task(outlets=[COUNTY_POPULATION_ASSET])
     def extract_land_check_normalize(**context):
         from include.pipeline import census_batch
-        from include.taxonomy import logical_day, run_context
+        from include.taxonomy import logical_day, mark_day, run_context
 
-        return census_batch(logical_day(context),
-                            run_context(context, "extract_land_check_normalize"))
+        result = census_batch(logical_day(context), run_context(context, "extract_land_check_normalize"))
+        mark_day(context, COUNTY_POPULATION_ASSET)
+        return result
 
     extract_land_check_normalize()

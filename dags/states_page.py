@@ -35,9 +35,10 @@ retried with backoff before alerting.
     @task(outlets=[STATES_ASSET])
     def scrape_land_check_normalize(**context):
         from include.pipeline import states_page_batch
-        from include.taxonomy import logical_day, run_context
+        from include.taxonomy import logical_day, mark_day, run_context
 
-        return states_page_batch(logical_day(context),
-                                 run_context(context, "scrape_land_check_normalize"))
+        result = states_page_batch(logical_day(context), run_context(context, "scrape_land_check_normalize"))
+        mark_day(context, STATES_ASSET)
+        return result
 
     scrape_land_check_normalize()

@@ -26,11 +26,26 @@ def default_args() -> dict:
 
 
 def logical_day(context):
-    """Day D of a run: the logical date's UTC date (DESIGN.md, 'What a date means')."""
+    """Day D of a run (DESIGN.md, 'What a date means'): the logical date's UTC day; for an
+    asset-triggered run (no logical date in Airflow 3) the latest `day` its triggering
+    asset events carry."""
+    from datetime import date
+
     logical = context.get("logical_date")
-    if logical is None:
-        raise ValueError("this DAG needs a logical date (trigger it with one)")
-    return logical.date()
+    if logical is not None:
+        return logical.date()
+    days = [date.fromisoformat(e.extra["day"])
+            for events in (context.get("triggering_asset_events") or {}).values()
+            for e in events if (e.extra or {}).get("day")]
+    if not days:
+        raise ValueError("no logical date and no triggering asset event with a 'day': "
+                         "trigger this DAG with a logical date")
+    return max(days)
+
+
+def mark_day(context, asset) -> None:
+    """Tag the asset event this task emits with day D, for asset-scheduled consumers."""
+    context["outlet_events"][asset].extra = {"day": logical_day(context).isoformat()}
 
 
 def run_context(context, task_id: str):

@@ -28,7 +28,7 @@ def dagbag():
 
 def test_no_import_errors(dagbag):
     assert dagbag.import_errors == {}
-    assert {"states_page", "census_population"} <= set(dagbag.dag_ids)
+    assert {"states_page", "census_population", "warehouse"} <= set(dagbag.dag_ids)
 
 
 def test_owners_tags_docs(dagbag):

@@ -1,0 +1,69 @@
+"""Warehouse: lake export, staging load, reconciliation and dbt, once both sources landed."""
+
+from __future__ import annotations
+
+import pendulum
+from airflow.sdk import DAG, Asset, task
+
+from include.taxonomy import default_args
+
+STATES_ASSET = Asset(name="oltp.state", uri="elt://source_db/oltp/state")
+COUNTY_POPULATION_ASSET = Asset(name="oltp.county_population",
+                                uri="elt://source_db/oltp/county_population")
+MARTS_ASSET = Asset(name="marts.geography", uri="elt://warehouse/marts/geography")
+
+with DAG(
+    dag_id="warehouse",
+    schedule=STATES_ASSET & COUNTY_POPULATION_ASSET,
+    start_date=pendulum.datetime(2024, 1, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=1,
+    default_args=default_args(),
+    tags=["layer:warehouse", "layer:quality"],
+    doc_md="""
+### warehouse
+Runs when both `oltp.state` and `oltp.county_population` have new asset events (day D is
+taken from the events, or from the logical date of a manual run): exports the changed OLTP
+rows to the S3 lake as Parquet (`lake_s3`), loads day D into the warehouse staging schema
+(`WAREHOUSE`, default the local PostgreSQL `warehouse_db`), reconciles Postgres with the
+warehouse, and runs `dbt build` (snapshots, marts, tests), recording every result in
+`quality.check_results`.
+
+**On call:** a `reconcile_*` failure means staging lost or duplicated rows: rerun the DAG
+for that day (loads replace the day atomically). A `dbt:` test failure names the model and
+test; the marts from the previous successful build stay in place only for failed models'
+descendants that were skipped.
+""",
+) as dag:
+
+    @task
+    def export_lake(**context):
+        from include.lake_export import export_day
+        from include.taxonomy import logical_day
+
+        return export_day(logical_day(context))
+
+    @task
+    def load_staging(**context):
+        from include.taxonomy import logical_day
+        from include.warehouse import get_warehouse
+
+        return get_warehouse().load_day(logical_day(context))
+
+    @task
+    def reconcile(**context):
+        from include.quality import raise_on_failures, reconcile_warehouse
+        from include.taxonomy import run_context
+
+        results = reconcile_warehouse(run_context(context, "reconcile"))
+        raise_on_failures(results)
+        return {r.check_name: r.status for r in results}
+
+    @task(outlets=[MARTS_ASSET])
+    def dbt_build(**context):
+        from include.dbt_runner import build_and_record
+        from include.taxonomy import run_context
+
+        return len(build_and_record(run_context(context, "dbt_build")))
+
+    export_lake() >> load_staging() >> reconcile() >> dbt_build()
