@@ -21,7 +21,7 @@ WITH_ENV = eval "$$(PYTHONPATH=. $(PY) -m include.localstack.services env)" &&
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help deps sysdeps venv services env run demo test up down status bench lock clean
+.PHONY: compose-tool help deps sysdeps venv services env run demo test up down status bench lock clean
 
 help:
 	@sed -n '2,7p' Makefile | sed 's/^# \{0,1\}//'
@@ -67,8 +67,13 @@ run: services
 demo: services
 	@$(WITH_ENV) $(PY) -m include.runner --date $(DEMO_DATE) --summary
 
-test: services
+test: services compose-tool
 	@$(WITH_ENV) $(PY) -m pytest $(PYTEST_ARGS)
+
+# Debian's docker-compose v1 validates the compose file offline (no Docker engine here).
+compose-tool:
+	@command -v docker-compose >/dev/null 2>&1 || { echo "installing docker-compose (validation only)"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends docker-compose >/dev/null; }
 
 bench: services
 	@$(WITH_ENV) $(PY) benchmarks/load_benchmark.py

@@ -1,0 +1,18 @@
+# Production image: the official Airflow image of the same version, plus this bundle's
+# pinned dependencies (requirements.txt, compiled by `make lock`).
+FROM apache/airflow:3.3.2-python3.11
+
+USER root
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends libpq5 \
+ && rm -rf /var/lib/apt/lists/*
+USER airflow
+
+COPY --chown=airflow:root requirements.txt /opt/airflow/requirements.txt
+RUN pip install --no-cache-dir -r /opt/airflow/requirements.txt
+
+COPY --chown=airflow:root dags/ /opt/airflow/dags/
+COPY --chown=airflow:root plugins/ /opt/airflow/plugins/
+COPY --chown=airflow:root include/ /opt/airflow/include/
+COPY --chown=airflow:root dbt_project/ /opt/airflow/dbt_project/
+ENV PYTHONPATH=/opt/airflow
