@@ -78,8 +78,8 @@ compose-tool:
 bench: services
 	@$(WITH_ENV) $(PY) benchmarks/load_benchmark.py
 
-up:
-	@echo "make up (Airflow UI) is not built yet: see README, 'Not done yet'" >&2; exit 2
+up: services
+	@$(WITH_ENV) $(PY) -m include.localstack.services ui
 
 down:
 	@test -x $(PY) && PYTHONPATH=. $(PY) -m include.localstack.services down || true

@@ -54,7 +54,7 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _spawn(name: str, argv: list[str], port: int) -> None:
+def _spawn(name: str, argv: list[str], port: int, timeout: float = 30.0) -> None:
     """Start a long-running process in its own session, recording its PID."""
     if _port_open(port):
         print(f"  {name:<14} already listening on {cfg.HOST}:{port}")
@@ -68,23 +68,24 @@ def _spawn(name: str, argv: list[str], port: int) -> None:
         start_new_session=True, cwd=cfg.PROJECT_ROOT, env=env,
     )
     _pid_file(name).write_text(str(proc.pid))
-    _wait_port(port, name)
+    _wait_port(port, name, timeout)
     print(f"  {name:<14} started on {cfg.HOST}:{port} (pid {proc.pid})")
 
 
-def _stop(name: str) -> None:
+def _stop(name: str, sig: int = signal.SIGTERM) -> None:
     pid_file = _pid_file(name)
     if not pid_file.exists():
         return
     pid = int(pid_file.read_text())
     if _alive(pid):
-        os.kill(pid, signal.SIGTERM)
-        for _ in range(100):
+        # Signal the whole session: `airflow standalone` has children (scheduler, workers).
+        os.killpg(pid, sig)
+        for _ in range(300):
             if not _alive(pid):
                 break
             time.sleep(0.05)
         else:
-            os.kill(pid, signal.SIGKILL)
+            os.killpg(pid, signal.SIGKILL)
         print(f"  {name:<14} stopped (pid {pid})")
     pid_file.unlink(missing_ok=True)
 
@@ -210,9 +211,36 @@ def up() -> None:
 
 
 def down() -> None:
-    for name in ("airflow", "slack-sink", "sources", "s3"):
+    # SIGINT lets `airflow standalone` stop its scheduler and workers (SIGTERM can orphan them).
+    _stop("airflow", signal.SIGINT)
+    for name in ("slack-sink", "sources", "s3"):
         _stop(name)
     _pg_down()
+
+
+def airflow_ui() -> None:
+    """`airflow standalone` on 127.0.0.1:AIRFLOW_PORT, then print the login."""
+    import json
+    import urllib.request
+
+    venv_bin = str(Path(sys.executable).parent)
+    os.environ["PATH"] = venv_bin + os.pathsep + os.environ.get("PATH", "")
+    _spawn("airflow", [str(Path(venv_bin) / "airflow"), "standalone"], cfg.AIRFLOW_PORT,
+           timeout=180)
+    url = f"http://{cfg.HOST}:{cfg.AIRFLOW_PORT}"
+    for _ in range(180):
+        try:
+            with urllib.request.urlopen(f"{url}/api/v2/monitor/health", timeout=2):
+                break
+        except OSError:
+            time.sleep(1)
+    home = Path(os.environ.get("AIRFLOW_HOME", cfg.STATE_DIR / "airflow"))
+    passwords = home / "simple_auth_manager_passwords.json.generated"
+    login = json.loads(passwords.read_text()) if passwords.exists() else {}
+    print(f"Airflow UI: {url}")
+    for user, password in login.items():
+        print(f"  login: {user} / {password}")
+    print("  DAGs start paused: unpause or trigger them in the UI. Stop with `make down`.")
 
 
 def status() -> int:
@@ -237,6 +265,8 @@ def main(argv: list[str]) -> int:
         up()
     elif command == "down":
         down()
+    elif command == "ui":
+        airflow_ui()
     elif command == "env":
         print_env()
     elif command == "status":
