@@ -96,8 +96,10 @@ def normalize_census(conn, batch_id: uuid.UUID) -> dict[str, int]:
 
 def copy_upsert(conn, table: str, key: tuple[str, ...], cols: tuple[str, ...], rows,
                 types: tuple[str, ...]) -> int:
-    """COPY rows (binary) into an unlogged temp table, then one upsert that skips
-    unchanged rows into `oltp.<table>`. Returns the rows inserted or changed."""
+    """COPY rows (binary) into a temp table, then, in the same transaction, one UPDATE of
+    the rows whose values changed and one INSERT of the new keys (anti-join) into
+    `oltp.<table>`. Unchanged rows are not touched. Returns the rows inserted or changed.
+    Callers must not run it concurrently on the same table (the DAGs use max_active_runs=1)."""
     tmp = sql.Identifier(f"_stage_{table}")
     # Staging rows stay in session-local memory instead of spilling to disk (takes effect
     # only before the session's first temp table; harmless afterwards).
@@ -111,6 +113,26 @@ def copy_upsert(conn, table: str, key: tuple[str, ...], cols: tuple[str, ...], r
             copy.set_types(list(types))
             for row in rows:
                 copy.write_row(row)
-        select = sql.SQL("select {} from {}").format(
-            sql.SQL(", ").join(map(sql.Identifier, cols)), tmp).as_string(conn)
-        return _upsert(conn, table, key, cols, select, {})
+        target = sql.Identifier(table)
+        col_list = sql.SQL(", ").join(map(sql.Identifier, cols))
+        key_match = sql.SQL(" and ").join(
+            sql.SQL("t.{k} = s.{k}").format(k=sql.Identifier(k)) for k in key)
+        non_key = [c for c in cols if c not in key]
+        # Changed rows: one UPDATE ... FROM, only where a value differs.
+        changed = conn.execute(sql.SQL(
+            "update oltp.{t} t set {sets}, updated_at = now() from {s} s where {m} "
+            "and ({old}) is distinct from ({new})").format(
+            t=target, s=tmp, m=key_match,
+            sets=sql.SQL(", ").join(sql.SQL("{c} = s.{c}").format(c=sql.Identifier(c))
+                                    for c in non_key),
+            old=sql.SQL(", ").join(sql.SQL("t.{c}").format(c=sql.Identifier(c)) for c in non_key),
+            new=sql.SQL(", ").join(sql.SQL("s.{c}").format(c=sql.Identifier(c)) for c in non_key),
+        )).rowcount
+        # New rows: a plain INSERT of the anti-join (no per-row conflict handling).
+        inserted = conn.execute(sql.SQL(
+            "insert into oltp.{t} ({cols}) select {scols} from {s} s "
+            "where not exists (select 1 from oltp.{t} t where {m})").format(
+            t=target, cols=col_list, s=tmp, m=key_match,
+            scols=sql.SQL(", ").join(sql.SQL("s.{c}").format(c=sql.Identifier(c))
+                                     for c in cols))).rowcount
+        return changed + inserted
