@@ -73,25 +73,33 @@ def run(day: date, run_id: str | None = None) -> dict[str, dict | Exception]:
     return outcome
 
 
-def summary() -> None:
+def summary(run_id: str) -> None:
     from include.connections import pg_connect
 
     with pg_connect("source_db") as conn:
         print("\nOLTP model (source_db):")
         for table in ("oltp.state", "oltp.census_state", "oltp.county", "oltp.county_population"):
             print(f"  {table:<26} {conn.execute(f'select count(*) from {table}').fetchone()[0]:>8} rows")
+        print(f"\nquality.check_results for run {run_id}:")
+        for dag_id, status, n in conn.execute(
+                "select dag_id, status, count(*) from quality.check_results where run_id = %s "
+                "group by 1, 2 order by 1, 2", (run_id,)):
+            print(f"  {dag_id:<18} {status:<5} {n:>4} checks")
+        for row in conn.execute(
+                "select dag_id, check_name, observed, expected from quality.check_results "
+                "where run_id = %s and status <> 'pass' order by id", (run_id,)):
+            print(f"  NOT PASSED: {row[0]} {row[1]} observed={row[2]} expected={row[3]}")
     with pg_connect("warehouse_db") as conn:
         print("\nWarehouse marts (warehouse_db, schema marts):")
         for table in ("dim_state", "dim_county", "dim_date", "fct_county_population"):
             print(f"  marts.{table:<26} "
                   f"{conn.execute(f'select count(*) from marts.{table}').fetchone()[0]:>8} rows")
-        print("\nquality.check_results (latest run per check):")
-        for row in conn.execute(
-                "select distinct on (dag_id, check_name) dag_id, check_name, status, observed "
-                "from quality.check_results order by dag_id, check_name, id desc"):
-            print(f"  {row[0]:<18} {row[1]:<36} {row[2]:<5} observed={row[3]}")
-    print("\nLook around:\n  eval \"$(make -s env)\"; psql \"postgresql://elt:elt-local@127.0.0.1:54329/source\""
-          "\n  Slack sink messages: .local/slack_messages.jsonl")
+    print("\nLook around:"
+          "\n  eval \"$(make -s env)\""
+          "\n  psql postgresql://elt:elt-local@127.0.0.1:54329/warehouse -c 'table marts.dim_state'"
+          "\n  psql postgresql://elt:elt-local@127.0.0.1:54329/source -c 'table quality.check_results'"
+          "\n  Slack sink messages: .local/slack_messages.jsonl"
+          "\n  make up    # Airflow UI on http://127.0.0.1:8080 (login printed)")
 
 
 def main(argv=None) -> int:
@@ -99,9 +107,10 @@ def main(argv=None) -> int:
     parser.add_argument("--date", required=True, type=date.fromisoformat)
     parser.add_argument("--summary", action="store_true")
     args = parser.parse_args(argv)
-    outcome = run(args.date)
+    run_id = f"cli__{args.date.isoformat()}"
+    outcome = run(args.date, run_id=run_id)
     if args.summary:
-        summary()
+        summary(run_id)
     return 1 if any(isinstance(v, Exception) for v in outcome.values()) else 0
 
 
