@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import pendulum
-from airflow.sdk import DAG, Asset, task
+from airflow.sdk import DAG, task
 from airflow.timetables.interval import CronDataIntervalTimetable
 
+from include.assets import COUNTY_POPULATION_ASSET
 from include.taxonomy import default_args
-
-COUNTY_POPULATION_ASSET = Asset(name="oltp.county_population", uri="elt://source_db/oltp/county_population")
 
 with DAG(
     dag_id="census_population",

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import pendulum
-from airflow.sdk import DAG, Asset, task
+from airflow.sdk import DAG, task
 from airflow.timetables.interval import CronDataIntervalTimetable
 
+from include.assets import STATES_ASSET
 from include.taxonomy import default_args
-
-STATES_ASSET = Asset(name="oltp.state", uri="elt://source_db/oltp/state")
 
 with DAG(
     dag_id="states_page",

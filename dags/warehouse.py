@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 import pendulum
-from airflow.sdk import DAG, Asset, task
+from airflow.sdk import DAG, task
 
+from include.assets import COUNTY_POPULATION_ASSET, MARTS_ASSET, STATES_ASSET
 from include.taxonomy import default_args
-
-STATES_ASSET = Asset(name="oltp.state", uri="elt://source_db/oltp/state")
-COUNTY_POPULATION_ASSET = Asset(name="oltp.county_population",
-                                uri="elt://source_db/oltp/county_population")
-MARTS_ASSET = Asset(name="marts.geography", uri="elt://warehouse/marts/geography")
 
 with DAG(
     dag_id="warehouse",

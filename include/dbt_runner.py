@@ -35,16 +35,6 @@ def run_dbt(args: list[str]) -> "object":
     return result
 
 
-def test_results(result) -> list[tuple[str, str, int]]:
-    """(test name, status, failures) of every test node in a dbt build/test result."""
-    return [(r.node.name, str(r.status), r.failures or 0) for r in result.result
-            if r.node.resource_type == "test"]
-
-
-if __name__ == "__main__":
-    run_dbt(sys.argv[1:] or ["build"])
-
-
 DIMENSIONS = {"unique": "uniqueness", "not_null": "completeness",
               "relationships": "consistency", "dbt_unique_combination": "uniqueness"}
 

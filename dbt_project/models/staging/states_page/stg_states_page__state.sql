@@ -1,17 +1,2 @@
--- Latest version of each state_code across the loaded lake days.
-with source as (
-    select * from {{ source('lake', 'state') }}
-),
-
-ranked as (
-    select
-        *,
-        row_number() over (partition by state_code order by updated_at desc, _lake_day desc) as version_rank
-    from source
-),
-
-final as (
-    select * from ranked where version_rank = 1
-)
-
-select * from final
+-- Latest version of each postal code across the loaded lake days.
+{{ latest_version(source('lake', 'state'), ['state_code']) }}
