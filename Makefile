@@ -21,7 +21,7 @@ WITH_ENV = eval "$$(PYTHONPATH=. $(PY) -m include.localstack.services env)" &&
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: compose-tool help deps sysdeps venv services env run demo test up down status bench lock clean
+.PHONY: manifest compose-tool help deps sysdeps venv services env run demo test up down status bench lock clean
 
 help:
 	@sed -n '2,7p' Makefile | sed 's/^# \{0,1\}//'
@@ -42,8 +42,18 @@ $(STAMP): requirements.txt
 
 venv: $(STAMP)
 
-deps: sysdeps venv
+deps: sysdeps venv manifest
 	@$(WITH_ENV) $(VENV)/bin/airflow version >/dev/null
+
+# The dbt manifest cosmos renders the warehouse DAG's dbt tasks from (LoadMode.DBT_MANIFEST):
+# built at setup, rebuilt when the dbt project changes.
+MANIFEST := dbt_project/target/manifest.json
+DBT_SOURCES := $(shell find dbt_project/models dbt_project/snapshots dbt_project/macros -type f 2>/dev/null) dbt_project/dbt_project.yml
+$(MANIFEST): $(STAMP) $(DBT_SOURCES)
+	@PYTHONPATH=. $(PY) -m include.dbt_runner parse >/dev/null
+	@echo "dbt manifest built: $(MANIFEST)"
+
+manifest: $(MANIFEST)
 
 lock:
 	$(VENV)/bin/uv pip compile -q pyproject.toml -o requirements.txt --python-version 3.11
@@ -62,10 +72,10 @@ status: $(STAMP)
 	@PYTHONPATH=. $(PY) -m include.localstack.services status
 
 run: services
-	@$(WITH_ENV) $(PY) -m include.runner --date $(DATE)
+	@$(WITH_ENV) $(PY) -m include.runner --date $(DATE) --log .local/logs/run-$(DATE).log
 
 demo: services
-	@$(WITH_ENV) $(PY) -m include.runner --date $(DEMO_DATE) --summary
+	@$(WITH_ENV) $(PY) -m include.runner --date $(DEMO_DATE) --summary --log .local/logs/demo-$(DEMO_DATE).log
 
 test: services compose-tool
 	@$(WITH_ENV) $(PY) -m pytest $(PYTEST_ARGS)

@@ -6,6 +6,7 @@ import pendulum
 from airflow.sdk import DAG, task
 
 from include.assets import COUNTY_POPULATION_ASSET, MARTS_ASSET, STATES_ASSET
+from include.dbt_tasks import dbt_task_group
 from include.taxonomy import default_args
 
 with DAG(
@@ -22,13 +23,15 @@ Runs when both `oltp.state` and `oltp.county_population` have new asset events (
 taken from the events, or from the logical date of a manual run): exports the changed OLTP
 rows to the S3 lake as Parquet (`lake_s3`), loads day D into the warehouse staging schema
 (`WAREHOUSE`, default the local PostgreSQL `warehouse_db`), reconciles Postgres with the
-warehouse, and runs `dbt build` (snapshots, marts, tests), recording every result in
-`quality.check_results`.
+warehouse, and builds the dbt project: the `dbt` task group has one task per dbt node
+(snapshots, `stg_` views, marts, each model's tests), rendered by cosmos from the manifest;
+`dbt.dbt_producer_watcher` runs a single `dbt build` and the node tasks follow it. Every
+dbt test result is recorded in `quality.check_results`.
 
 **On call:** a `reconcile_*` failure means staging lost or duplicated rows: rerun the DAG
-for that day (loads replace the day atomically). A `dbt:` test failure names the model and
-test; the marts from the previous successful build stay in place only for failed models'
-descendants that were skipped.
+for that day (loads replace the day atomically). A red `dbt.<model>` task names the model;
+its `dbt:` rows in `quality.check_results` name the failed test. Clearing a red node task
+reruns just that node (`dbt run`/`dbt test --select`), not the whole build.
 """,
 ) as dag:
 
@@ -56,10 +59,9 @@ descendants that were skipped.
         return {r.check_name: r.status for r in results}
 
     @task(outlets=[MARTS_ASSET])
-    def dbt_build(**context):
-        from include.dbt_runner import build_and_record
-        from include.taxonomy import run_context
+    def publish_marts(**context):
+        from include.taxonomy import mark_day
 
-        return len(build_and_record(run_context(context, "dbt_build")))
+        mark_day(context, MARTS_ASSET)
 
-    export_lake() >> load_staging() >> reconcile() >> dbt_build()
+    export_lake() >> load_staging() >> reconcile() >> dbt_task_group() >> publish_marts()

@@ -31,8 +31,13 @@ def _webhook_send(payload: dict) -> None:
 
 def failed_checks_message(dag_id: str, run_id: str, logical_date, failed: list[dict],
                           log_url: str | None = None) -> dict:
-    lines = [f"• `{c['check_name']}` on `{c['target']}` ({c['dimension']}): observed "
-             f"{c['observed']}, expected {c['expected']}" for c in failed]
+    failed = sorted(failed, key=lambda c: c.get("status") != "fail")  # real failures first
+    lines = [f"• `{c['check_name']}` on `{c['target']}` ({c['dimension']}): "
+             + (f"observed {c['observed']}, expected {c['expected']}"
+                if c.get("status", "fail") == "fail" else "not evaluated (error)")
+             for c in failed[:20]]
+    if len(failed) > 20:
+        lines.append(f"• … and {len(failed) - 20} more in quality.check_results")
     text = (f":red_circle: {len(failed)} failed check(s) in DAG `{dag_id}`, logical date "
             f"{logical_date}, run `{run_id}`\n" + "\n".join(lines))
     if log_url:
@@ -107,15 +112,20 @@ def alert_failure(dag_id: str, task_id: str, run_id: str, logical_date, error: s
     try:
         with pg_connect(conn_id) as conn:
             cur = conn.execute(
-                "select check_name, target, dimension, observed, expected "
+                "select check_name, target, dimension, status, observed, expected "
                 "from quality.check_results where dag_id = %s and run_id = %s "
                 "and status in ('fail', 'error') order by id", (dag_id, run_id))
             keys = [d.name for d in cur.description]
             failed = [dict(zip(keys, row)) for row in cur.fetchall()]
+            # One failed-checks message per run: several tasks of a run can fail on the
+            # same checks (the dbt producer and the node tasks watching it).
+            already = conn.execute(
+                "select 1 from quality.alert_outbox where kind = 'failed_checks' "
+                "and dag_id = %s and run_id = %s limit 1", (dag_id, run_id)).fetchone()
     except Exception as exc:  # noqa: BLE001
         log.error("could not read failed checks: %s", _sanitize(str(exc)))
         return
-    if failed:
+    if failed and not already:
         send_alert("failed_checks", failed_checks_message(dag_id, run_id, logical_date, failed,
                                                           log_url),
                    dag_id=dag_id, run_id=run_id, conn_id=conn_id)

@@ -1,18 +1,27 @@
-"""Run dbt (in-process, dbtRunner) against the warehouse connection.
+"""Run dbt (in-process, dbtRunner) against the warehouse connection, and record dbt test
+results in quality.check_results.
 
-    python -m include.dbt_runner build|parse
+    python -m include.dbt_runner parse     # builds dbt_project/target/manifest.json
+    python -m include.dbt_runner build     # dbt build against warehouse_db
 
-The `warehouse_db` connection is handed to dbt through DBT_PG_* variables read by
-dbt_project/profiles.yml, so credentials stay in the connection.
+The DAGs run dbt through cosmos (include/dbt_tasks.py); this module is the CLI path and the
+run_results -> check_results recorder both paths share. The `warehouse_db` connection is
+handed to dbt through DBT_PG_* variables read by dbt_project/profiles.yml.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
 
 PROJECT_DIR = Path(__file__).resolve().parents[1] / "dbt_project"
+
+DIMENSIONS = {"unique": "uniqueness", "not_null": "completeness",
+              "relationships": "consistency", "dbt_unique_combination": "uniqueness",
+              "accepted_values": "validity"}
+STATUS = {"pass": "pass", "warn": "warn", "fail": "fail"}
 
 
 def dbt_env(conn_id: str = "warehouse_db") -> dict[str, str]:
@@ -24,10 +33,11 @@ def dbt_env(conn_id: str = "warehouse_db") -> dict[str, str]:
             "DBT_PG_DBNAME": conn.schema}
 
 
-def run_dbt(args: list[str]) -> "object":
+def run_dbt(args: list[str], with_connection: bool = True):
     from dbt.cli.main import dbtRunner
 
-    os.environ.update(dbt_env())
+    if with_connection:
+        os.environ.update(dbt_env())
     result = dbtRunner().invoke(args + ["--project-dir", str(PROJECT_DIR),
                                         "--profiles-dir", str(PROJECT_DIR)])
     if not result.success:
@@ -35,33 +45,81 @@ def run_dbt(args: list[str]) -> "object":
     return result
 
 
-DIMENSIONS = {"unique": "uniqueness", "not_null": "completeness",
-              "relationships": "consistency", "dbt_unique_combination": "uniqueness"}
+def test_results(project_dir: str | Path) -> list:
+    """Every test in <project_dir>/target/run_results.json as a CheckResult; the manifest
+    written by the same invocation names the test kind and the model it is attached to."""
+    from include.quality import CheckResult
+
+    target = Path(project_dir) / "target"
+    run_results = json.loads((target / "run_results.json").read_text())
+    nodes = json.loads((target / "manifest.json").read_text())["nodes"]
+    checks = []
+    for r in run_results["results"]:
+        node = nodes.get(r["unique_id"], {})
+        if node.get("resource_type") != "test" and not r["unique_id"].startswith("test."):
+            continue
+        kind = (node.get("test_metadata") or {}).get("name", "singular")
+        checks.append(CheckResult(
+            check_name=f"dbt:{node.get('name', r['unique_id'])}",
+            dimension=DIMENSIONS.get(kind, "validity"),
+            target=node.get("attached_node") or node.get("name") or r["unique_id"],
+            status=STATUS.get(str(r["status"]), "error"),
+            observed=r.get("failures") or 0, expected=0,
+            details={"message": r.get("message") or (
+                "skipped: not evaluated because an upstream node failed"
+                if r["status"] == "skipped" else ""), "unique_id": r["unique_id"]}))
+    return checks
+
+
+def record_run_results(project_dir: str | Path, ctx) -> list:
+    from include.connections import pg_connect
+    from include.quality import record_checks
+
+    checks = test_results(project_dir)
+    with pg_connect("source_db", autocommit=True) as conn:
+        record_checks(conn, ctx, checks)
+    return checks
+
+
+def record_run_results_callback(project_dir: str, context=None, **_) -> None:
+    """cosmos `callback`: runs after each dbt invocation, before a failure is raised."""
+    from include.taxonomy import run_context
+
+    if not (Path(project_dir) / "target" / "run_results.json").is_file():
+        return
+    checks = record_run_results(project_dir, run_context(context, context["ti"].task_id))
+    failed = [c.check_name for c in checks if c.status in ("fail", "error")]
+    print(f"recorded {len(checks)} dbt test results in quality.check_results"
+          + (f"; failed: {', '.join(failed)}" if failed else ""))
 
 
 def build_and_record(ctx) -> list:
-    """`dbt build` (snapshots, models, tests in DAG order); every test result becomes a row in
-    quality.check_results. Raises after recording if dbt failed."""
+    """`dbt build` (snapshots, models, tests in DAG order); every test result becomes a row
+    in quality.check_results. Raises after recording if dbt failed."""
     from dbt.cli.main import dbtRunner
-
-    from include.connections import pg_connect
-    from include.quality import CheckResult, record_checks
 
     os.environ.update(dbt_env())
     result = dbtRunner().invoke(["build", "--project-dir", str(PROJECT_DIR),
                                  "--profiles-dir", str(PROJECT_DIR)])
-    checks = []
-    for r in (result.result or []):
-        if r.node.resource_type != "test":
-            continue
-        kind = r.node.test_metadata.name if r.node.test_metadata else "singular"
-        status = {"pass": "pass", "warn": "warn", "fail": "fail"}.get(str(r.status), "error")
-        checks.append(CheckResult(
-            check_name=f"dbt:{r.node.name}", dimension=DIMENSIONS.get(kind, "validity"),
-            target=r.node.attached_node or r.node.name, status=status,
-            observed=r.failures or 0, expected=0, details={"message": r.message or ""}))
-    with pg_connect("source_db", autocommit=True) as conn:
-        record_checks(conn, ctx, checks)
+    checks = record_run_results(PROJECT_DIR, ctx)
     if not result.success:
         raise RuntimeError(f"dbt build failed: {result.exception or 'failed nodes above'}")
     return checks
+
+
+def main(argv=None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args[:1] == ["parse"]:
+        # No connection needed: the manifest only describes the project.
+        run_dbt(["parse"], with_connection=False)
+        print(f"manifest: {PROJECT_DIR / 'target' / 'manifest.json'}")
+        return 0
+    if args[:1] == ["build"]:
+        run_dbt(["build"])
+        return 0
+    print(__doc__, file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

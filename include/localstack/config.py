@@ -105,6 +105,8 @@ def default_settings() -> dict[str, str]:
         "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://{HOST}:{AIRFLOW_PORT}/execution/",
         "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(airflow_home / "logs"),
         "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "False",
+        # No machine here reaches the internet: cosmos's usage pings only add timeouts.
+        "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
         "PYTHONPATH": str(PROJECT_ROOT),
     }
 
