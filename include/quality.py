@@ -1,4 +1,6 @@
-"""Checks on raw batches, written one row per result to `quality.check_results`."""
+"""Check results, one row each in `quality.check_results`: the raw-batch suites
+(include/gx_suites.py), dbt tests (include/dbt_runner.py) and the Postgres <-> warehouse
+reconciliation below."""
 
 from __future__ import annotations
 
@@ -32,40 +34,6 @@ class RunContext:
 def _check(name, dimension, target, ok, observed, expected, **details) -> CheckResult:
     return CheckResult(name, dimension, target, "pass" if ok else "fail", observed, expected,
                        details)
-
-
-def check_states_batch(conn, batch_id) -> list[CheckResult]:
-    t = "raw.states_page"
-    states, distinct_codes, bad_codes, dup = conn.execute(
-        "select count(*) filter (where is_state), count(distinct state_code) filter (where is_state),"
-        " count(*) filter (where state_code !~ '^[A-Z]{2}$' or state_code is null),"
-        " coalesce((select json_agg(state_code) from (select state_code from raw.states_page "
-        "   where batch_id = %(b)s group by state_code having count(*) > 1) d), '[]')"
-        " from raw.states_page where batch_id = %(b)s", {"b": batch_id}).fetchone()
-    return [
-        _check("states_count_is_50_plus_dc", "completeness", t, states == 51, states, 51),
-        _check("state_code_unique", "uniqueness", t, not dup, len(dup), 0, duplicates=dup),
-        _check("state_code_two_letters", "validity", t, bad_codes == 0, bad_codes, 0),
-    ]
-
-
-def check_census_batch(conn, batch_id) -> list[CheckResult]:
-    t = "raw.census_county_population"
-    bad_fips, negative, latest, null_latest, rows = conn.execute(
-        "select count(*) filter (where county_fips !~ '^[0-9]{5}$'"
-        "   or left(county_fips, 2) <> state_fips),"
-        " count(*) filter (where population < 0), max(population_year),"
-        " count(*) filter (where population is null and population_year = "
-        "   (select max(population_year) from raw.census_county_population where batch_id = %(b)s)),"
-        " count(*) from raw.census_county_population where batch_id = %(b)s",
-        {"b": batch_id}).fetchone()
-    return [
-        _check("census_rows_present", "completeness", t, rows > 0, rows, "> 0"),
-        _check("county_fips_format", "validity", t, bad_fips == 0, bad_fips, 0),
-        _check("population_non_negative", "validity", t, negative == 0, negative, 0),
-        _check("population_not_null_current_year", "completeness", t, null_latest == 0,
-               null_latest, 0, year=latest),
-    ]
 
 
 def record_checks(conn, ctx: RunContext, results: list[CheckResult]) -> None:

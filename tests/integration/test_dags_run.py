@@ -17,7 +17,7 @@ def dagbag():
     return DagBag(dag_folder=str(Path(__file__).resolve().parents[2] / "dags"))
 
 
-@pytest.mark.parametrize("dag_id,checks", [("states_page", 3), ("census_population", 4),
+@pytest.mark.parametrize("dag_id,checks", [("states_page", 4), ("census_population", 5),
                                            ("warehouse", None)])
 def test_dag_run_for_a_logical_date_records_its_checks(dagbag, dag_id, checks):
     from include.migrate import migrate

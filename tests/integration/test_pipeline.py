@@ -75,7 +75,7 @@ def test_run_builds_oltp_matching_the_source_and_a_rerun_changes_nothing():
                                      (run_id,)).fetchall())
         assert statuses["state_code_unique"] == "pass"
         assert statuses["population_not_null_current_year"] == "pass"
-        assert len(statuses) == 12  # 7 raw-batch checks + 5 reconciliation checks
+        assert len(statuses) == 14  # 9 GX raw-batch expectations + 5 reconciliation checks
         assert set(statuses.values()) == {"pass"}
         before = _snapshot(conn)
         raw_before = conn.execute("select count(*) from raw.census_county_population").fetchone()
@@ -100,7 +100,9 @@ def test_duplicated_state_code_fails_the_check_blocks_normalize_and_alerts():
         row = conn.execute("select status, observed, details->'duplicates' from "
                            "quality.check_results where run_id = %s and check_name = "
                            "'state_code_unique'", (run_id,)).fetchone()
-        assert row == ("fail", "1", ["AL"])
+        # The source server's "duplicate" fault gives Alaska's row the code AL: two rows
+        # carry a non-unique code (GX counts unexpected rows), and the duplicate is AL.
+        assert row == ("fail", "2", ["AL"])
         # The bad batch never reached the OLTP model: Alaska keeps its code.
         assert conn.execute("select state_code from oltp.state where state_name = 'Alaska'"
                             ).fetchone() == ("AK",)
