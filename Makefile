@@ -21,7 +21,7 @@ WITH_ENV = eval "$$(PYTHONPATH=. $(PY) -m include.localstack.services env)" &&
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: manifest compose-tool help deps sysdeps venv services env run demo test up down status bench lock clean
+.PHONY: ui-down manifest compose-tool help deps sysdeps venv services env run demo test up down status bench lock clean
 
 help:
 	@sed -n '2,7p' Makefile | sed 's/^# \{0,1\}//'
@@ -90,6 +90,10 @@ bench: services
 
 up: services
 	@$(WITH_ENV) $(PY) -m include.localstack.services ui
+
+# Stop only the Airflow UI (make up); the other services keep running.
+ui-down:
+	@test -x $(PY) && PYTHONPATH=. $(PY) -m include.localstack.services ui-down || true
 
 down:
 	@test -x $(PY) && PYTHONPATH=. $(PY) -m include.localstack.services down || true

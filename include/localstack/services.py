@@ -1,6 +1,6 @@
 """Start, stop and inspect the local services, each on loopback and tracked by PID.
 
-    python -m include.localstack.services up|down|status|env
+    python -m include.localstack.services up|down|status|env|ui|ui-down
 
 `up` is idempotent: a service already answering on its port is left alone. `down`
 stops only what `up` started, by the PID it recorded.
@@ -267,6 +267,8 @@ def main(argv: list[str]) -> int:
         down()
     elif command == "ui":
         airflow_ui()
+    elif command == "ui-down":
+        _stop("airflow", signal.SIGINT)
     elif command == "env":
         print_env()
     elif command == "status":
