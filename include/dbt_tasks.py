@@ -53,10 +53,11 @@ def dbt_task_group(group_id: str = "dbt", **kwargs):
             # One `dbt build` per run: an Airflow retry of the producer would skip, so
             # it fails at once and each node task retries its own node instead.
             setup_operator_args={"retries": 0}),
-        render_config=RenderConfig(load_method=LoadMode.DBT_MANIFEST),
+        # The marts Asset is published once by the DAG (publish_marts); per-model Assets
+        # would add ~20 asset events per run that nothing schedules on.
+        render_config=RenderConfig(load_method=LoadMode.DBT_MANIFEST, emit_datasets=False),
         operator_args={
             "install_deps": False,
-            "emit_datasets": False,
             # Node tasks wait for the producer's build in reschedule mode (no worker slot
             # held between pokes). Deferrable sensors would need a triggerer and deadlock
             # dag.test(), which runs tasks one at a time: `make run` and the tests use it.
