@@ -21,7 +21,7 @@ WITH_ENV = eval "$$(PYTHONPATH=. $(PY) -m include.localstack.services env)" &&
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: ui-down manifest compose-tool help deps sysdeps venv services env run demo test up down status bench lock clean
+.PHONY: emulators ui-down manifest compose-tool help deps sysdeps venv services env run demo test up down status bench lock clean
 
 help:
 	@sed -n '2,7p' Makefile | sed 's/^# \{0,1\}//'
@@ -58,12 +58,24 @@ manifest: $(MANIFEST)
 lock:
 	$(VENV)/bin/uv pip compile -q pyproject.toml -o requirements.txt --python-version 3.11
 
+# BigQuery/GCS emulators in their own venv (DESIGN.md: they must not share the Airflow venv).
+EMU_VENV := .local/emu-venv
+EMU_STAMP := $(EMU_VENV)/.installed
+$(EMU_STAMP): include/localstack/emulators-requirements.txt $(STAMP)
+	@test -x $(EMU_VENV)/bin/python || $(PYTHON_BOOT) -m venv $(EMU_VENV)
+	$(VENV)/bin/uv pip install -q --python $(EMU_VENV)/bin/python --compile-bytecode -r include/localstack/emulators-requirements.txt
+	@touch $(EMU_STAMP)
+
 ## --- services and runs --------------------------------------------------------------
 
 services: deps
 	@PYTHONPATH=. $(PY) -m include.localstack.services up
 	@$(WITH_ENV) PYTHONPATH=. $(PY) -m include.migrate
 	@$(WITH_ENV) $(VENV)/bin/airflow db migrate >$${AIRFLOW_HOME}/db-migrate.log 2>&1 || { tail -20 $${AIRFLOW_HOME}/db-migrate.log; exit 1; }
+
+# bqemulator + gcp-storage-emulator on loopback (WAREHOUSE=bigquery locally; make test).
+emulators: $(EMU_STAMP) services
+	@PYTHONPATH=. $(PY) -m include.localstack.services emulators
 
 env: $(STAMP)
 	@PYTHONPATH=. $(PY) -m include.localstack.services env
@@ -77,7 +89,7 @@ run: services
 demo: services
 	@$(WITH_ENV) $(PY) -m include.runner --date $(DEMO_DATE) --summary --log .local/logs/demo-$(DEMO_DATE).log
 
-test: services compose-tool
+test: services emulators compose-tool
 	@$(WITH_ENV) $(PY) -m pytest $(PYTEST_ARGS)
 
 # Debian's docker-compose v1 validates the compose file offline (no Docker engine here).

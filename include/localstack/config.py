@@ -22,6 +22,13 @@ S3_PORT = int(os.environ.get("ELT_S3_PORT", "59000"))
 SOURCES_PORT = int(os.environ.get("ELT_SOURCES_PORT", "58080"))
 SLACK_PORT = int(os.environ.get("ELT_SLACK_PORT", "58081"))
 AIRFLOW_PORT = int(os.environ.get("ELT_AIRFLOW_PORT", "8080"))
+# BigQuery and GCS emulators (started by `make emulators`, own venv in .local/emu-venv).
+BQ_REST_PORT = int(os.environ.get("ELT_BQ_REST_PORT", "59050"))
+BQ_GRPC_PORT = int(os.environ.get("ELT_BQ_GRPC_PORT", "59060"))
+GCS_PORT = int(os.environ.get("ELT_GCS_PORT", "59023"))
+EMU_VENV = STATE_DIR / "emu-venv"
+GCP_PROJECT = "elt-local"
+GCS_STAGING_BUCKET = "elt-staging"
 
 # Local-only credentials for services bound to loopback. Real credentials come from
 # the environment (AIRFLOW_CONN_*) and are never written to the repository.
@@ -73,6 +80,17 @@ def default_connections() -> dict[str, str]:
                 },
             }
         ),
+        # BigQuery/GCS: the emulators locally (see emulator_settings), production in .env.
+        "AIRFLOW_CONN_GOOGLE_CLOUD_DEFAULT": json.dumps(
+            {
+                "conn_type": "google_cloud_platform",
+                "extra": {
+                    "project": GCP_PROJECT,
+                    "location": "US",
+                    "staging_uri": f"gs://{GCS_STAGING_BUCKET}/lake",
+                },
+            }
+        ),
         "AIRFLOW_CONN_SLACK_ALERTS": json.dumps(
             {
                 "conn_type": "slackwebhook",
@@ -111,10 +129,22 @@ def default_settings() -> dict[str, str]:
     }
 
 
+def emulator_settings() -> dict[str, str]:
+    """What points the BigQuery/GCS clients (and dbt) at the local emulators."""
+    return {
+        "BIGQUERY_EMULATOR_HOST": f"http://{HOST}:{BQ_REST_PORT}",
+        "STORAGE_EMULATOR_HOST": f"http://{HOST}:{GCS_PORT}",
+        "GOOGLE_CLOUD_PROJECT": GCP_PROJECT,
+    }
+
+
 def local_env(environ: dict[str, str] | None = None) -> dict[str, str]:
-    """Every variable the local stack uses, as in force: the environment's values win."""
+    """Every variable the local stack uses, as in force: the environment's values win.
+    With WAREHOUSE=bigquery it adds the emulator settings (unless already set)."""
     environ = dict(os.environ if environ is None else environ)
     merged = {**default_connections(), **default_settings()}
+    if environ.get("WAREHOUSE", "").lower() == "bigquery":
+        merged.update(emulator_settings())
     for key in merged:
         if environ.get(key):
             merged[key] = environ[key]

@@ -1,6 +1,6 @@
 """Start, stop and inspect the local services, each on loopback and tracked by PID.
 
-    python -m include.localstack.services up|down|status|env|ui|ui-down
+    python -m include.localstack.services up|down|status|env|ui|ui-down|emulators
 
 `up` is idempotent: a service already answering on its port is left alone. `down`
 stops only what `up` started, by the PID it recorded.
@@ -210,10 +210,54 @@ def up() -> None:
            cfg.SLACK_PORT)
 
 
+def emulators_up() -> None:
+    """bqemulator (REST + gRPC) and gcp-storage-emulator, from their own venv
+    (`make emulators` installs it). GCS objects live on disk under .local/gcs, and
+    bqemulator resolves gs:// URIs in load jobs from that same directory."""
+    venv_bin = cfg.EMU_VENV / "bin"
+    if not (venv_bin / "bqemulator").exists():
+        raise SystemExit(f"{venv_bin}/bqemulator missing: run `make emulators`")
+    gcs_dir = cfg.STATE_DIR / "gcs"
+    gcs_dir.mkdir(parents=True, exist_ok=True)
+    emu_home = _emu_home()
+    print("emulators:")
+    os.environ["STORAGE_BASE"] = str(gcs_dir)
+    _spawn("gcs", [str(venv_bin / "gcp-storage-emulator"), "start", "--host", cfg.HOST,
+                   "--port", str(cfg.GCS_PORT), "--default-bucket", cfg.GCS_STAGING_BUCKET,
+                   "--quiet"], cfg.GCS_PORT)
+    os.environ["BQEMU_GCS_LOCAL_ROOT"] = str(gcs_dir / ".cloudstorage")
+    os.environ["HOME"] = str(emu_home)  # where DuckDB looks for the spatial extension
+    _spawn("bigquery", [str(venv_bin / "bqemulator"), "start", "--rest-host", cfg.HOST,
+                        "--rest-port", str(cfg.BQ_REST_PORT), "--grpc-host", cfg.HOST,
+                        "--grpc-port", str(cfg.BQ_GRPC_PORT), "--project", cfg.GCP_PROJECT,
+                        "--log-level", "warning"], cfg.BQ_REST_PORT, timeout=60)
+
+
+def _emu_home() -> Path:
+    """A HOME for bqemulator holding the DuckDB spatial extension, copied from the
+    duckdb-extension-spatial wheel (DuckDB cannot download it offline)."""
+    import glob
+
+    home = cfg.STATE_DIR / "emu-home"
+    found = glob.glob(str(cfg.EMU_VENV / "lib" / "python*" / "site-packages" /
+                          "duckdb_extension_spatial" / "extensions" / "v*" /
+                          "spatial.duckdb_extension"))
+    if not found:
+        raise SystemExit("duckdb-extension-spatial missing from the emulator venv: "
+                         "run `make emulators`")
+    src = Path(found[0])
+    version = src.parent.name
+    dest = home / ".duckdb" / "extensions" / version / "linux_amd64"
+    dest.mkdir(parents=True, exist_ok=True)
+    if not (dest / src.name).exists():
+        shutil.copy2(src, dest / src.name)
+    return home
+
+
 def down() -> None:
     # SIGINT lets `airflow standalone` stop its scheduler and workers (SIGTERM can orphan them).
     _stop("airflow", signal.SIGINT)
-    for name in ("slack-sink", "sources", "s3"):
+    for name in ("bigquery", "gcs", "slack-sink", "sources", "s3"):
         _stop(name)
     _pg_down()
 
@@ -245,7 +289,8 @@ def airflow_ui() -> None:
 
 def status() -> int:
     ports = {"postgresql": cfg.PG_PORT, "s3": cfg.S3_PORT, "sources": cfg.SOURCES_PORT,
-             "slack-sink": cfg.SLACK_PORT, "airflow": cfg.AIRFLOW_PORT}
+             "slack-sink": cfg.SLACK_PORT, "airflow": cfg.AIRFLOW_PORT,
+             "bigquery": cfg.BQ_REST_PORT, "gcs": cfg.GCS_PORT}
     down_count = 0
     for name, port in ports.items():
         state = "up" if _port_open(port) else "down"
@@ -267,6 +312,8 @@ def main(argv: list[str]) -> int:
         down()
     elif command == "ui":
         airflow_ui()
+    elif command == "emulators":
+        emulators_up()
     elif command == "ui-down":
         _stop("airflow", signal.SIGINT)
     elif command == "env":

@@ -1,6 +1,6 @@
 """The warehouse interface: DAGs and the runner call `get_warehouse()` and never know
 which target they talk to. `WAREHOUSE=postgres|bigquery` (env) picks it; postgres is the
-default. The BigQuery target is issue 3."""
+default; bigquery stages through GCS into BigQuery (include/warehouse/bigquery.py)."""
 
 from __future__ import annotations
 
@@ -26,5 +26,8 @@ def get_warehouse() -> Warehouse:
         from include.warehouse.postgres import PostgresWarehouse
 
         return PostgresWarehouse()
-    raise NotImplementedError(f"WAREHOUSE={target!r}: only 'postgres' is built yet "
-                              "(BigQuery is issue 3)")
+    if target == "bigquery":
+        from include.warehouse.bigquery import BigQueryWarehouse
+
+        return BigQueryWarehouse()
+    raise ValueError(f"WAREHOUSE={target!r}: expected 'postgres' or 'bigquery'")

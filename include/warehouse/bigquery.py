@@ -1,0 +1,245 @@
+"""Production warehouse target: BigQuery, staged through GCS.
+
+Day D of each lake table moves S3 -> GCS (streamed object by object, resumable uploads, no
+local copy), then ONE load job per table per run loads every file of the day into a
+per-run table `staging._load_<table>_<yyyymmdd>` with the explicit schema of the lake
+registry, and one multi-statement transaction replaces D in `staging.<table>`
+(DELETE D + INSERT from the per-run table). A rerun of D leaves the same rows; a failed
+load or script leaves `staging.<table>` untouched. No partition decorators: no emulator has
+them, and the DELETE + INSERT is what keeps a day's replace atomic (the load-job quota is
+1,500 per table per day; this uses one per table per run).
+
+`staging.<table>` is partitioned by `_lake_day` and clustered on the table's key.
+
+Connection `google_cloud_default` (type google_cloud_platform), extras:
+  project        the GCP project (or `GOOGLE_CLOUD_PROJECT`)
+  location       dataset/job location (default US)
+  staging_uri    gs://bucket/prefix for the staged Parquet files
+  key_path / keyfile_dict   service-account credentials (else ADC)
+Locally, `BIGQUERY_EMULATOR_HOST` and `STORAGE_EMULATOR_HOST` point the clients at the
+emulators (anonymous credentials).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import date
+
+from include.lake_export import TABLES, LakeTable, lake_location, object_key
+
+BQ_TYPES = {"string": "STRING", "bool": "BOOL", "int16": "INT64", "int64": "INT64",
+            "timestamp": "TIMESTAMP"}
+STAGING_DATASET = "staging"
+JOB_PREFIX = "elt_load_"
+
+
+class SchemaDriftError(RuntimeError):
+    pass
+
+
+class WarehouseLoadError(RuntimeError):
+    """A BigQuery job failed: the message names the job id and its first errors."""
+
+
+@dataclass(frozen=True)
+class GcpSettings:
+    project: str
+    location: str
+    bucket: str
+    prefix: str
+    emulator: str | None
+
+
+def gcp_settings(conn_id: str = "google_cloud_default") -> GcpSettings:
+    from include.connections import get_connection
+
+    extra = get_connection(conn_id).extra_dejson
+    project = extra.get("project") or os.environ.get("GOOGLE_CLOUD_PROJECT")
+    if not project:
+        raise ValueError(f"{conn_id}: set extra 'project' (or GOOGLE_CLOUD_PROJECT)")
+    staging_uri = extra.get("staging_uri", "")
+    if not staging_uri.startswith("gs://"):
+        raise ValueError(f"{conn_id}: set extra 'staging_uri' = gs://bucket/prefix")
+    bucket, _, prefix = staging_uri.removeprefix("gs://").partition("/")
+    return GcpSettings(project=project, location=extra.get("location", "US"), bucket=bucket,
+                       prefix=prefix.strip("/"), emulator=os.environ.get("BIGQUERY_EMULATOR_HOST"))
+
+
+def clients(conn_id: str = "google_cloud_default"):
+    """(settings, bigquery.Client, storage.Client). Emulators get anonymous credentials;
+    production uses the connection's service account or ADC through the google provider."""
+    from google.cloud import bigquery, storage
+
+    settings = gcp_settings(conn_id)
+    if settings.emulator:
+        from google.api_core.client_options import ClientOptions
+        from google.auth.credentials import AnonymousCredentials
+
+        endpoint = settings.emulator
+        if not endpoint.startswith("http"):
+            endpoint = f"http://{endpoint}"
+        creds = AnonymousCredentials()
+        bq = bigquery.Client(project=settings.project, credentials=creds,
+                             location=settings.location,
+                             client_options=ClientOptions(api_endpoint=endpoint))
+        # storage.Client honours STORAGE_EMULATOR_HOST itself.
+        gcs = storage.Client(project=settings.project, credentials=creds)
+        return settings, bq, gcs
+    from airflow.providers.google.common.hooks.base_google import GoogleBaseHook
+
+    creds, _ = GoogleBaseHook(gcp_conn_id=conn_id).get_credentials_and_project_id()
+    return (settings, bigquery.Client(project=settings.project, credentials=creds,
+                                      location=settings.location),
+            storage.Client(project=settings.project, credentials=creds))
+
+
+def _schema(table: LakeTable):
+    from google.cloud import bigquery
+
+    return [bigquery.SchemaField(c, BQ_TYPES[t], mode="REQUIRED" if c in table.key else
+                                 "NULLABLE") for c, t in table.columns]
+
+
+def _job_failed(job, what: str) -> WarehouseLoadError:
+    errors = getattr(job, "errors", None) or []
+    first = "; ".join(str(e.get("message", e)) for e in errors[:3]) or str(job.error_result)
+    return WarehouseLoadError(f"{what}: BigQuery job {job.job_id} failed: {first}")
+
+
+def gcs_key(prefix: str, table: str, day: date, name: str) -> str:
+    # No `dt=` segment: BigQuery would not care, but the emulator's DuckDB reader infers a
+    # hive partition column from `key=value` path segments.
+    return f"{prefix}/{table}/{day.isoformat()}/{name}".lstrip("/")
+
+
+class BigQueryWarehouse:
+    def __init__(self, conn_id: str = "google_cloud_default"):
+        self.conn_id = conn_id
+        self.load_jobs: dict[str, int] = {}  # load jobs issued per table by this instance
+
+    def _ensure(self, bq, settings: GcpSettings, table: LakeTable) -> str:
+        from google.cloud import bigquery
+
+        dataset = bigquery.Dataset(f"{settings.project}.{STAGING_DATASET}")
+        dataset.location = settings.location
+        bq.create_dataset(dataset, exists_ok=True)
+        cols = ", ".join(f"`{c}` {BQ_TYPES[t]}" for c, t in table.columns)
+        ref = f"`{settings.project}.{STAGING_DATASET}.{table.name}`"
+        bq.query(f"create table if not exists {ref} ({cols}, _lake_day DATE, "
+                 f"_loaded_at TIMESTAMP) partition by _lake_day "
+                 f"cluster by {', '.join(table.key)}").result()
+        return ref
+
+    def _stage_to_gcs(self, s3, bucket: str, lake_prefix: str, gcs, settings: GcpSettings,
+                      table: LakeTable, day: date) -> list[str]:
+        """Copy the day's Parquet objects S3 -> GCS, streaming; check each schema first."""
+        import io
+
+        import pyarrow.parquet as pq
+
+        key = object_key(lake_prefix, table.name, day)
+        day_prefix = key.rsplit("/", 1)[0] + "/"
+        keys = sorted(o["Key"] for page in s3.get_paginator("list_objects_v2").paginate(
+            Bucket=bucket, Prefix=day_prefix) for o in page.get("Contents", [])
+            if o["Key"].endswith(".parquet"))
+        if not keys:
+            raise FileNotFoundError(f"s3://{bucket}/{day_prefix}: no Parquet files for {day}; "
+                                    "run the lake export for this day first")
+        expected = table.arrow_schema()
+        target = gcs.bucket(settings.bucket)
+        uris = []
+        for k in keys:
+            # The footer holds the schema: a ranged GET of the tail, not the whole object.
+            size = s3.head_object(Bucket=bucket, Key=k)["ContentLength"]
+            tail = s3.get_object(Bucket=bucket, Key=k,
+                                 Range=f"bytes={max(0, size - 65536)}-")["Body"].read()
+            schema = _footer_schema(tail, size) if size > len(tail) else \
+                pq.ParquetFile(io.BytesIO(tail)).schema_arrow
+            if not schema.equals(expected):
+                raise SchemaDriftError(
+                    f"s3://{bucket}/{k}: schema {schema} differs from the registered schema "
+                    f"{expected}; add the column to the registry (include/lake_export.py) "
+                    "deliberately")
+            blob = target.blob(gcs_key(settings.prefix, table.name, day, k.rsplit("/", 1)[1]))
+            body = s3.get_object(Bucket=bucket, Key=k)["Body"]
+            # Resumable upload streamed from the S3 body (no size: the emulator rejects
+            # multipart uploads, and nothing is buffered whole).
+            blob.upload_from_file(body, content_type="application/octet-stream",
+                                  rewind=False)
+            uris.append(f"gs://{settings.bucket}/{blob.name}")
+        return uris
+
+    def load_day(self, day: date) -> dict[str, int]:
+        from google.cloud import bigquery
+
+        settings, bq, gcs = clients(self.conn_id)
+        s3, bucket, lake_prefix = lake_location()
+        loaded = {}
+        for table in TABLES:
+            ref = self._ensure(bq, settings, table)
+            uris = self._stage_to_gcs(s3, bucket, lake_prefix, gcs, settings, table, day)
+            run_table = f"{settings.project}.{STAGING_DATASET}._load_{table.name}_{day:%Y%m%d}"
+            job = bq.load_table_from_uri(
+                uris, run_table, job_id_prefix=f"{JOB_PREFIX}{table.name}_{day:%Y%m%d}_",
+                job_config=bigquery.LoadJobConfig(
+                    source_format=bigquery.SourceFormat.PARQUET, schema=_schema(table),
+                    write_disposition=bigquery.WriteDisposition.WRITE_TRUNCATE))
+            self.load_jobs[table.name] = self.load_jobs.get(table.name, 0) + 1
+            try:
+                job.result()
+            except Exception as exc:  # noqa: BLE001 - re-raised with the job's own errors
+                raise _job_failed(job, f"load of {table.name} for {day}") from exc
+            cols = ", ".join(f"`{c}`" for c, _ in table.columns)
+            script = (
+                "BEGIN TRANSACTION;\n"
+                f"DELETE FROM {ref} WHERE _lake_day = DATE '{day.isoformat()}';\n"
+                f"INSERT INTO {ref} ({cols}, _lake_day, _loaded_at) SELECT {cols}, "
+                f"DATE '{day.isoformat()}', CURRENT_TIMESTAMP() FROM `{run_table}`;\n"
+                "COMMIT TRANSACTION;")
+            replace = bq.query(script)
+            try:
+                replace.result()
+            except Exception as exc:  # noqa: BLE001
+                raise _job_failed(replace, f"replace of {table.name} for {day}") from exc
+            loaded[table.name] = bq.get_table(run_table).num_rows
+            bq.delete_table(run_table, not_found_ok=True)
+        return loaded
+
+    def _scalar(self, sql: str):
+        _, bq, _ = clients(self.conn_id)
+        return next(iter(bq.query(sql).result()))[0]
+
+    def staging_current_count(self, table: str) -> int:
+        spec = next(t for t in TABLES if t.name == table)
+        settings = gcp_settings(self.conn_id)
+        keys = ", ".join(spec.key)
+        return int(self._scalar(
+            f"select count(*) from (select distinct {keys} from "
+            f"`{settings.project}.{STAGING_DATASET}.{table}`)"))
+
+    def staging_latest_sum(self, table: str, column: str) -> int:
+        spec = next(t for t in TABLES if t.name == table)
+        settings = gcp_settings(self.conn_id)
+        keys = ", ".join(spec.key)
+        return int(self._scalar(
+            f"select coalesce(sum({column}), 0) from (select {column}, row_number() over "
+            f"(partition by {keys} order by updated_at desc, _lake_day desc) as rn from "
+            f"`{settings.project}.{STAGING_DATASET}.{table}`) where rn = 1"))
+
+
+def _footer_schema(tail: bytes, size: int):
+    """Arrow schema from the last bytes of a Parquet file (footer length + 'PAR1')."""
+    import io
+    import struct
+
+    import pyarrow.parquet as pq
+
+    if tail[-4:] != b"PAR1":
+        raise SchemaDriftError("not a Parquet file (no PAR1 trailer)")
+    footer_len = struct.unpack("<I", tail[-8:-4])[0]
+    if footer_len + 8 > len(tail):
+        raise SchemaDriftError(f"Parquet footer of {footer_len} bytes exceeds the 64 KiB read")
+    # A minimal file: magic + footer + length + magic is enough for the metadata reader.
+    footer = tail[-(footer_len + 8):]
+    return pq.read_metadata(io.BytesIO(b"PAR1" + footer)).schema.to_arrow_schema()
