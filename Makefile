@@ -99,6 +99,7 @@ compose-tool:
 
 bench: services
 	@$(WITH_ENV) $(PY) benchmarks/load_benchmark.py
+	@$(WITH_ENV) $(PY) benchmarks/export_benchmark.py
 
 up: services
 	@$(WITH_ENV) $(PY) -m include.localstack.services ui

@@ -69,18 +69,21 @@ def object_key(prefix: str, table: str, day: date) -> str:
     return f"{prefix}/{table}/dt={day.isoformat()}/part-0000.parquet".lstrip("/")
 
 
-def export_table(conn, s3, bucket: str, prefix: str, table: LakeTable, day: date) -> dict:
+def export_table(conn, s3, bucket: str, prefix: str, table: LakeTable, day: date,
+                 schema: str = "oltp") -> dict:
+    """Export `<schema>.<table>` (the OLTP schema unless a benchmark points it elsewhere)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
     from psycopg import sql
 
     lower = conn.execute("select max(watermark_to) from lake.exports where table_name = %s "
                          "and day < %s", (table.name, day)).fetchone()[0]
-    schema = table.arrow_schema()
+    arrow_schema = table.arrow_schema()
     cols = [c for c, _ in table.columns]
-    query = sql.SQL("select {cols} from oltp.{t} where %(lower)s::timestamptz is null "
+    query = sql.SQL("select {cols} from {s}.{t} where %(lower)s::timestamptz is null "
                     "or updated_at > %(lower)s order by {key}").format(
-        cols=sql.SQL(", ").join(map(sql.Identifier, cols)), t=sql.Identifier(table.name),
+        cols=sql.SQL(", ").join(map(sql.Identifier, cols)), s=sql.Identifier(schema),
+        t=sql.Identifier(table.name),
         key=sql.SQL(", ").join(map(sql.Identifier, table.key)))
     rows = 0
     upper = lower
@@ -89,12 +92,12 @@ def export_table(conn, s3, bucket: str, prefix: str, table: LakeTable, day: date
         with conn.transaction(), conn.cursor(name=f"export_{table.name}") as cur:
             cur.itersize = BATCH_ROWS
             cur.execute(query, {"lower": lower})
-            with pq.ParquetWriter(tmp.name, schema, compression="snappy") as writer:
+            with pq.ParquetWriter(tmp.name, arrow_schema, compression="snappy") as writer:
                 while batch := cur.fetchmany(BATCH_ROWS):
                     columns = list(zip(*batch))
                     record = pa.RecordBatch.from_arrays(
-                        [pa.array(col, type=f.type) for col, f in zip(columns, schema)],
-                        schema=schema)
+                        [pa.array(col, type=f.type) for col, f in zip(columns, arrow_schema)],
+                        schema=arrow_schema)
                     writer.write_batch(record)
                     rows += len(batch)
                     batch_max = max(columns[cols.index("updated_at")])

@@ -96,43 +96,53 @@ def normalize_census(conn, batch_id: uuid.UUID) -> dict[str, int]:
 
 def copy_upsert(conn, table: str, key: tuple[str, ...], cols: tuple[str, ...], rows,
                 types: tuple[str, ...]) -> int:
-    """COPY rows (binary) into a temp table, then, in the same transaction, one UPDATE of
-    the rows whose values changed and one INSERT of the new keys (anti-join) into
-    `oltp.<table>`. Unchanged rows are not touched. Returns the rows inserted or changed.
-    Callers must not run it concurrently on the same table (the DAGs use max_active_runs=1)."""
-    tmp = sql.Identifier(f"_stage_{table}")
+    """Upsert rows into `oltp.<table>` with binary COPY, in one transaction; unchanged rows
+    are not touched (a rerun rewrites nothing, `updated_at` included). Returns the rows
+    inserted or changed.
+
+    An empty target (a first load) gets the COPY straight into it. Otherwise the rows are
+    COPYed into an unindexed temp table and one `MERGE` (one join) updates the rows whose
+    values differ and inserts the new keys. Keys must be unique within `rows`; a repeated key
+    fails the call (unique violation for a new key, MERGE's "cannot affect row a second time"
+    for an existing one changed twice) rather than silently picking one of the rows.
+    Callers must not run it concurrently on the same table (the DAGs use max_active_runs=1);
+    the SHARE ROW EXCLUSIVE lock keeps other writers out while it decides and writes."""
+    target = sql.Identifier(table)
+    col_list = sql.SQL(", ").join(map(sql.Identifier, cols))
     # Staging rows stay in session-local memory instead of spilling to disk (takes effect
     # only before the session's first temp table; harmless afterwards).
     conn.execute("set temp_buffers = '256MB'")
     with conn.transaction():
-        conn.execute(sql.SQL("create temp table {} (like oltp.{} including defaults) "
-                             "on commit drop").format(tmp, sql.Identifier(table)))
-        copy_sql = sql.SQL("copy {} ({}) from stdin (format binary)").format(
-            tmp, sql.SQL(", ").join(map(sql.Identifier, cols)))
-        with conn.cursor().copy(copy_sql) as copy:
-            copy.set_types(list(types))
-            for row in rows:
-                copy.write_row(row)
-        target = sql.Identifier(table)
-        col_list = sql.SQL(", ").join(map(sql.Identifier, cols))
-        key_match = sql.SQL(" and ").join(
-            sql.SQL("t.{k} = s.{k}").format(k=sql.Identifier(k)) for k in key)
+        conn.execute(sql.SQL("lock table oltp.{} in share row exclusive mode").format(target))
+        empty = conn.execute(sql.SQL("select not exists (select from oltp.{})")
+                             .format(target)).fetchone()[0]
+        dest = sql.SQL("oltp.{}").format(target) if empty else sql.Identifier(f"_stage_{table}")
+        if not empty:
+            conn.execute(sql.SQL("create temp table {} (like oltp.{} including defaults) "
+                                 "on commit drop").format(dest, target))
+        with conn.cursor() as cur:
+            with cur.copy(sql.SQL("copy {} ({}) from stdin (format binary)").format(
+                    dest, col_list)) as copy:
+                copy.set_types(list(types))
+                for row in rows:
+                    copy.write_row(row)
+            if empty:
+                return cur.rowcount
+        # The join hashes the target's keys; the default 4MB work_mem spills it to disk
+        # (two batches at 200k rows). Transaction-local, so the session keeps its setting.
+        conn.execute("set local work_mem = '64MB'")
         non_key = [c for c in cols if c not in key]
-        # Changed rows: one UPDATE ... FROM, only where a value differs.
-        changed = conn.execute(sql.SQL(
-            "update oltp.{t} t set {sets}, updated_at = now() from {s} s where {m} "
-            "and ({old}) is distinct from ({new})").format(
-            t=target, s=tmp, m=key_match,
-            sets=sql.SQL(", ").join(sql.SQL("{c} = s.{c}").format(c=sql.Identifier(c))
-                                    for c in non_key),
+        return conn.execute(sql.SQL(
+            "merge into oltp.{t} t using {s} s on {m} "
+            "when matched and ({old}) is distinct from ({new}) then update set {sets}, "
+            "updated_at = now() "
+            "when not matched then insert ({cols}) values ({scols})").format(
+            t=target, s=dest, cols=col_list,
+            m=sql.SQL(" and ").join(
+                sql.SQL("t.{k} = s.{k}").format(k=sql.Identifier(k)) for k in key),
             old=sql.SQL(", ").join(sql.SQL("t.{c}").format(c=sql.Identifier(c)) for c in non_key),
             new=sql.SQL(", ").join(sql.SQL("s.{c}").format(c=sql.Identifier(c)) for c in non_key),
-        )).rowcount
-        # New rows: a plain INSERT of the anti-join (no per-row conflict handling).
-        inserted = conn.execute(sql.SQL(
-            "insert into oltp.{t} ({cols}) select {scols} from {s} s "
-            "where not exists (select 1 from oltp.{t} t where {m})").format(
-            t=target, cols=col_list, s=tmp, m=key_match,
+            sets=sql.SQL(", ").join(sql.SQL("{c} = s.{c}").format(c=sql.Identifier(c))
+                                    for c in non_key),
             scols=sql.SQL(", ").join(sql.SQL("s.{c}").format(c=sql.Identifier(c))
                                      for c in cols))).rowcount
-        return changed + inserted

@@ -1,5 +1,6 @@
 """copy_upsert (the benchmarked load path): inserts new keys, updates changed rows only."""
 
+import psycopg
 import pytest
 
 from include.connections import pg_connect
@@ -29,3 +30,24 @@ def test_insert_update_and_skip_unchanged():
             assert rows[2][1] > stamps[2]
         finally:
             conn.execute("drop table oltp.t_copy_upsert")
+
+
+def test_repeated_key_fails_and_changes_nothing():
+    with pg_connect("source_db", autocommit=True) as conn:
+        conn.execute("drop table if exists oltp.t_copy_upsert_dup")
+        conn.execute("create table oltp.t_copy_upsert_dup (id bigint primary key, name text, "
+                     "updated_at timestamptz not null default now())")
+        try:
+            # First load (empty target: COPY straight into it).
+            with pytest.raises(psycopg.errors.UniqueViolation):
+                copy_upsert(conn, "t_copy_upsert_dup", ("id",), COLS, [(1, "a"), (1, "b")], TYPES)
+            assert conn.execute("select count(*) from oltp.t_copy_upsert_dup").fetchone()[0] == 0
+            assert copy_upsert(conn, "t_copy_upsert_dup", ("id",), COLS, [(1, "a")], TYPES) == 1
+            # Later load (MERGE): an existing key changed twice.
+            with pytest.raises(psycopg.errors.CardinalityViolation):
+                copy_upsert(conn, "t_copy_upsert_dup", ("id",), COLS,
+                            [(1, "x"), (1, "y"), (2, "new")], TYPES)
+            assert conn.execute("select id, name from oltp.t_copy_upsert_dup").fetchall() == [
+                (1, "a")]
+        finally:
+            conn.execute("drop table oltp.t_copy_upsert_dup")
