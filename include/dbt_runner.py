@@ -24,13 +24,31 @@ DIMENSIONS = {"unique": "uniqueness", "not_null": "completeness",
 STATUS = {"pass": "pass", "warn": "warn", "fail": "fail"}
 
 
-def dbt_env(conn_id: str = "warehouse_db") -> dict[str, str]:
+def dbt_env() -> dict[str, str]:
+    """The profile variables for the target WAREHOUSE picks, from its Airflow connection."""
     from include.connections import get_connection
 
-    conn = get_connection(conn_id)
-    return {"DBT_PG_HOST": conn.host, "DBT_PG_PORT": str(conn.port or 5432),
-            "DBT_PG_USER": conn.login, "DBT_PG_PASSWORD": conn.password or "",
-            "DBT_PG_DBNAME": conn.schema}
+    if os.environ.get("WAREHOUSE", "postgres").lower() == "bigquery":
+        from include.warehouse.bigquery import gcp_settings
+
+        settings = gcp_settings()
+        extra = get_connection("google_cloud_default").extra_dejson
+        env = {"DBT_TARGET": "bigquery", "DBT_BQ_PROJECT": settings.project,
+               "DBT_BQ_LOCATION": settings.location}
+        if settings.emulator:
+            endpoint = settings.emulator if settings.emulator.startswith("http") else \
+                f"http://{settings.emulator}"
+            env.update(DBT_BQ_METHOD="oauth-secrets", DBT_BQ_TOKEN="emulator",
+                       DBT_BQ_API_ENDPOINT=endpoint)
+        elif extra.get("key_path"):
+            env.update(DBT_BQ_METHOD="service-account", DBT_BQ_KEYFILE=extra["key_path"])
+        else:
+            env.update(DBT_BQ_METHOD="oauth")
+        return env
+    conn = get_connection("warehouse_db")
+    return {"DBT_TARGET": "postgres", "DBT_PG_HOST": conn.host,
+            "DBT_PG_PORT": str(conn.port or 5432), "DBT_PG_USER": conn.login,
+            "DBT_PG_PASSWORD": conn.password or "", "DBT_PG_DBNAME": conn.schema}
 
 
 def run_dbt(args: list[str], with_connection: bool = True):
