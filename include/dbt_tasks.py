@@ -30,7 +30,40 @@ def profile_config():
             profile_name="elt", target_name="postgres",
             profile_mapping=PostgresUserPasswordProfileMapping(
                 conn_id="warehouse_db", profile_args={"schema": "analytics", "threads": 4}))
-    raise NotImplementedError(f"WAREHOUSE={warehouse!r}: no dbt profile mapping for it yet")
+    if warehouse == "bigquery":
+        return ProfileConfig(profile_name="elt", target_name="bigquery",
+                             profile_mapping=_bigquery_mapping()(conn_id="google_cloud_default"))
+    raise ValueError(f"WAREHOUSE={warehouse!r}: expected 'postgres' or 'bigquery'")
+
+
+def _bigquery_mapping():
+    """A cosmos profile mapping for `google_cloud_default`: the same method choice as
+    include/dbt_runner.dbt_env (emulator -> dummy token + api_endpoint; extra key_path ->
+    service account file; else ADC). Built lazily so only the BigQuery target imports it."""
+    from cosmos.profiles.base import BaseProfileMapping
+
+    class BigQueryConnectionProfileMapping(BaseProfileMapping):
+        airflow_connection_type = "google_cloud_platform"
+        dbt_profile_type = "bigquery"
+        required_fields = ["project", "dataset"]
+
+        @property
+        def profile(self):
+            from include.dbt_runner import dbt_env
+
+            env = dbt_env()
+            profile = {"type": "bigquery", "method": env["DBT_BQ_METHOD"],
+                       "project": env["DBT_BQ_PROJECT"],
+                       "dataset": "analytics", "location": env["DBT_BQ_LOCATION"],
+                       "threads": 4, "job_retries": 2,
+                       "job_execution_timeout_seconds": 600}
+            for key, var in (("keyfile", "DBT_BQ_KEYFILE"), ("token", "DBT_BQ_TOKEN"),
+                             ("api_endpoint", "DBT_BQ_API_ENDPOINT")):
+                if env.get(var):
+                    profile[key] = env[var]
+            return {**profile, **self.profile_args}
+
+    return BigQueryConnectionProfileMapping
 
 
 def dbt_task_group(group_id: str = "dbt", **kwargs):
