@@ -59,8 +59,9 @@ def raise_on_failures(results: list[CheckResult]) -> None:
 
 
 def reconcile_warehouse(ctx: RunContext, source_conn_id: str = "source_db") -> list[CheckResult]:
-    """Postgres ↔ warehouse: rows per table (OLTP vs distinct keys in staging) and the
-    population sum, recorded like every other check."""
+    """Postgres ↔ warehouse, recorded like every other check: per table the current rows
+    (OLTP vs distinct keys in staging) and the population sum; for day D per table the rows
+    exported vs the rows staged, and the day's population checksum."""
     from psycopg import sql
 
     from include.connections import pg_connect
@@ -81,5 +82,33 @@ def reconcile_warehouse(ctx: RunContext, source_conn_id: str = "source_db") -> l
         target_sum = warehouse.staging_latest_sum("county_population", "population")
         results.append(_check("reconcile_population_sum", "accuracy", "staging.county_population",
                               source_sum == target_sum, target_sum, source_sum))
+        # Day D itself: the rows the lake export recorded for D against what staging holds
+        # for D, and for the fact a checksum (population sum) recomputed in PostgreSQL over
+        # the same updated_at window the export used.
+        day = ctx.logical_date
+        exports = {r[0]: r[1:] for r in conn.execute(
+            "select table_name, row_count, watermark_from, watermark_to from lake.exports "
+            "where day = %s", (day,))}
+        for table in TABLES:
+            if table.name not in exports:
+                results.append(_check(f"reconcile_day_rows_{table.name}", "completeness",
+                                      f"staging.{table.name}", False, None,
+                                      "a lake export for the day", day=str(day)))
+                continue
+            exported, low, high = exports[table.name]
+            column = "population" if table.name == "county_population" else None
+            rows, total = warehouse.staging_day_stats(table.name, day, column)
+            results.append(_check(f"reconcile_day_rows_{table.name}", "consistency",
+                                  f"staging.{table.name}", rows == exported, rows, exported,
+                                  day=str(day)))
+            if column:
+                expected = conn.execute(
+                    "select coalesce(sum(population), 0) from oltp.county_population "
+                    "where (%(low)s::timestamptz is null or updated_at > %(low)s) "
+                    "and (%(high)s::timestamptz is null or updated_at <= %(high)s)",
+                    {"low": low, "high": high}).fetchone()[0]
+                results.append(_check("reconcile_day_population_sum", "accuracy",
+                                      "staging.county_population", total == expected, total,
+                                      expected, day=str(day)))
         record_checks(conn, ctx, results)
     return results

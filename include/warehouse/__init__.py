@@ -19,6 +19,10 @@ class Warehouse(Protocol):
     def staging_latest_sum(self, table: str, column: str) -> int:
         """Sum of a numeric column over the latest version of each key."""
 
+    def staging_day_stats(self, table: str, day: date, column: str | None = None
+                          ) -> tuple[int, int | None]:
+        """(rows, sum of `column` or None) that staging holds for lake day `day`."""
+
 
 def get_warehouse() -> Warehouse:
     target = os.environ.get("WAREHOUSE", "postgres").lower()

@@ -218,6 +218,9 @@ class BigQueryWarehouse:
             f"select count(*) from (select distinct {keys} from "
             f"`{settings.project}.{STAGING_DATASET}.{table}`)"))
 
+    def staging_day_stats(self, table: str, day: date, column: str | None = None):
+        return _day_stats(self, table, day, column)
+
     def staging_latest_sum(self, table: str, column: str) -> int:
         spec = next(t for t in TABLES if t.name == table)
         settings = gcp_settings(self.conn_id)
@@ -226,6 +229,16 @@ class BigQueryWarehouse:
             f"select coalesce(sum({column}), 0) from (select {column}, row_number() over "
             f"(partition by {keys} order by updated_at desc, _lake_day desc) as rn from "
             f"`{settings.project}.{STAGING_DATASET}.{table}`) where rn = 1"))
+
+
+def _day_stats(warehouse: "BigQueryWarehouse", table: str, day: date, column: str | None):
+    settings = gcp_settings(warehouse.conn_id)
+    total = f"coalesce(sum({column}), 0)" if column else "null"
+    _, bq, _ = clients(warehouse.conn_id)
+    row = next(iter(bq.query(
+        f"select count(*), {total} from `{settings.project}.{STAGING_DATASET}.{table}` "
+        f"where _lake_day = DATE '{day.isoformat()}'").result()))
+    return int(row[0]), None if row[1] is None else int(row[1])
 
 
 def _footer_schema(tail: bytes, size: int):

@@ -92,3 +92,15 @@ class PostgresWarehouse:
                 "select coalesce(sum({c}), 0) from (select distinct on ({k}) {c} from staging.{t} "
                 "order by {k}, updated_at desc, _lake_day desc) latest").format(
                 c=sql.Identifier(column), k=keys, t=sql.Identifier(table))).fetchone()[0]
+
+    def staging_day_stats(self, table: str, day: date, column: str | None = None
+                          ) -> tuple[int, int | None]:
+        from include.connections import pg_connect
+
+        total = sql.SQL("coalesce(sum({}), 0)").format(sql.Identifier(column)) if column \
+            else sql.SQL("null")
+        with pg_connect(self.conn_id) as conn:
+            rows, value = conn.execute(sql.SQL(
+                "select count(*), {} from staging.{} where _lake_day = %s").format(
+                total, sql.Identifier(table)), (day,)).fetchone()
+        return rows, value

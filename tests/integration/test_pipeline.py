@@ -75,7 +75,7 @@ def test_run_builds_oltp_matching_the_source_and_a_rerun_changes_nothing():
                                      (run_id,)).fetchall())
         assert statuses["state_code_unique"] == "pass"
         assert statuses["population_not_null_current_year"] == "pass"
-        assert len(statuses) == 14  # 9 GX raw-batch expectations + 5 reconciliation checks
+        assert len(statuses) == 19  # 9 GX raw-batch expectations + 10 reconciliation checks
         assert set(statuses.values()) == {"pass"}
         before = _snapshot(conn)
         raw_before = conn.execute("select count(*) from raw.census_county_population").fetchone()

@@ -76,3 +76,34 @@ def test_schema_drift_in_a_lake_file_fails_clearly():
         s3.put_object(Bucket=bucket, Key=object_key(prefix, name, day), Body=buf.getvalue())
     with pytest.raises(SchemaDriftError, match="surprise"):
         PostgresWarehouse().load_day(day)
+
+
+def test_day_reconciliation_catches_a_changed_value_in_staging():
+    """A staged population off by one for a day: the day's row count still matches the
+    export, the checksum recomputed from the OLTP rows of the export window does not."""
+    from include.quality import RunContext, reconcile_warehouse
+
+    run(DAY, run_id=f"test-{uuid.uuid4()}")
+    with pg_connect("source_db") as src:
+        exported = {r[0] for r in src.execute(
+            "select day from lake.exports where table_name = 'county_population' "
+            "and row_count > 0")}
+    with pg_connect("warehouse_db", autocommit=True) as conn:
+        staged = {r[0] for r in conn.execute(
+            "select distinct _lake_day from staging.county_population")}
+        day = max(exported & staged)
+        fips, year = conn.execute(
+            "select county_fips, population_year from staging.county_population "
+            "where _lake_day = %s and population is not null limit 1", (day,)).fetchone()
+        bump = ("update staging.county_population set population = population + %s "
+                "where _lake_day = %s and county_fips = %s and population_year = %s")
+        conn.execute(bump, (1, day, fips, year))
+        try:
+            results = {r.check_name: r for r in reconcile_warehouse(
+                RunContext(f"test-{uuid.uuid4()}", "warehouse", "reconcile", day))}
+        finally:
+            conn.execute(bump, (-1, day, fips, year))
+    assert results["reconcile_day_rows_county_population"].status == "pass"
+    day_sum = results["reconcile_day_population_sum"]
+    assert day_sum.status == "fail"
+    assert int(day_sum.observed) == int(day_sum.expected) + 1
