@@ -158,3 +158,20 @@ def test_the_same_dags_run_unchanged_on_bigquery(bigquery, monkeypatch):
             (outcome["warehouse"]["run_id"],)).fetchone()
     assert dbt_rows[0] >= 20 and dbt_rows[0] == dbt_rows[1]
     assert _rows(bq, f"select count(*) from `{settings.project}.marts.dim_state`") == [(56,)]
+
+
+def test_a_failed_load_job_names_the_job_and_leaves_staging_alone(bigquery, monkeypatch):
+    from include.warehouse.bigquery import BigQueryWarehouse, WarehouseLoadError
+
+    settings, bq = bigquery
+    missing = f"gs://{settings.bucket}/does-not-exist/{uuid.uuid4()}.parquet"
+    # The staging step is bypassed so the load job itself meets a file that is not there.
+    monkeypatch.setattr(BigQueryWarehouse, "_stage_to_gcs", lambda self, *a, **k: [missing])
+    before = _rows(bq, f"select _lake_day, count(*) from `{settings.project}.staging.state` "
+                       "group by 1 order by 1")
+    with pytest.raises(WarehouseLoadError) as err:
+        BigQueryWarehouse().load_day(DAY)
+    assert f"elt_load_state_{DAY:%Y%m%d}_" in str(err.value)  # the job id, for the console
+    assert "load of state" in str(err.value)
+    assert _rows(bq, f"select _lake_day, count(*) from `{settings.project}.staging.state` "
+                     "group by 1 order by 1") == before
