@@ -97,9 +97,10 @@ compose-tool:
 	@command -v docker-compose >/dev/null 2>&1 || { echo "installing docker-compose (validation only)"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends docker-compose >/dev/null; }
 
-bench: services
+bench: services emulators
 	@$(WITH_ENV) $(PY) benchmarks/load_benchmark.py
 	@$(WITH_ENV) $(PY) benchmarks/export_benchmark.py
+	@export WAREHOUSE=bigquery && $(WITH_ENV) $(PY) benchmarks/bigquery_load_benchmark.py --rows 200000
 
 up: services
 	@$(WITH_ENV) $(PY) -m include.localstack.services ui

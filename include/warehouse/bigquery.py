@@ -170,13 +170,13 @@ class BigQueryWarehouse:
             uris.append(f"gs://{settings.bucket}/{blob.name}")
         return uris
 
-    def load_day(self, day: date) -> dict[str, int]:
+    def load_day(self, day: date, tables=TABLES) -> dict[str, int]:
         from google.cloud import bigquery
 
         settings, bq, gcs = clients(self.conn_id)
         s3, bucket, lake_prefix = lake_location()
         loaded = {}
-        for table in TABLES:
+        for table in tables:
             ref = self._ensure(bq, settings, table)
             uris = self._stage_to_gcs(s3, bucket, lake_prefix, gcs, settings, table, day)
             run_table = f"{settings.project}.{STAGING_DATASET}._load_{table.name}_{day:%Y%m%d}"
