@@ -40,6 +40,10 @@ def dbt_env() -> dict[str, str]:
                 f"http://{settings.emulator}"
             env.update(DBT_BQ_METHOD="oauth-secrets", DBT_BQ_TOKEN="emulator",
                        DBT_BQ_API_ENDPOINT=endpoint)
+        elif extra.get("keyfile_dict"):
+            # A key inline would end up in a profiles.yml on disk (cosmos caches profiles).
+            raise ValueError("google_cloud_default: use extra key_path (a mounted key file) or "
+                             "ADC for dbt, not keyfile_dict")
         elif extra.get("key_path"):
             env.update(DBT_BQ_METHOD="service-account", DBT_BQ_KEYFILE=extra["key_path"])
         else:
