@@ -79,7 +79,7 @@ def dbt_task_group(group_id: str = "dbt", **kwargs):
     return DbtTaskGroup(
         group_id=group_id,
         project_config=ProjectConfig(dbt_project_path=PROJECT_DIR, manifest_path=MANIFEST,
-                                     project_name="elt"),
+                                     project_name="elt", install_dbt_deps=False),
         profile_config=profile_config(),
         execution_config=ExecutionConfig(
             execution_mode=ExecutionMode.WATCHER, invocation_mode=InvocationMode.DBT_RUNNER,
@@ -90,7 +90,6 @@ def dbt_task_group(group_id: str = "dbt", **kwargs):
         # would add ~20 asset events per run that nothing schedules on.
         render_config=RenderConfig(load_method=LoadMode.DBT_MANIFEST, emit_datasets=False),
         operator_args={
-            "install_deps": False,
             # Node tasks wait for the producer's build in reschedule mode (no worker slot
             # held between pokes). Deferrable sensors would need a triggerer and deadlock
             # dag.test(), which runs tasks one at a time: `make run` and the tests use it.
