@@ -19,6 +19,15 @@ def census_client(conn_id: str = "census_api"):
                         vintage=str(extra.get("vintage", "2019")))
 
 
+def yelp_client(conn_id: str = "yelp_api", **kwargs):
+    """A YelpClient for the `yelp_api` connection (host = base URL, password = API key);
+    kwargs (max_calls, page_size, session...) go to YelpClient."""
+    from include.sources.yelp import DEFAULT_BASE_URL, YelpClient
+
+    conn = get_connection(conn_id)
+    return YelpClient(base_url=conn.host or DEFAULT_BASE_URL, api_key=conn.password, **kwargs)
+
+
 def states_page_location(conn_id: str = "states_page") -> tuple[str, str]:
     conn = get_connection(conn_id)
     return conn.host, conn.extra_dejson.get("path", "/")

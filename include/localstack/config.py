@@ -40,6 +40,7 @@ LAKE_PREFIX = "lake"
 S3_ACCESS_KEY = "local-access-key"
 S3_SECRET_KEY = "local-secret-key"
 CENSUS_LOCAL_KEY = "local-census-key"
+YELP_LOCAL_KEY = "local-yelp-key"
 SLACK_LOCAL_TOKEN = "TLOCAL/BLOCAL/local-sink"  # the path part of a webhook URL
 
 
@@ -62,6 +63,9 @@ def default_connections() -> dict[str, str]:
     return {
         "AIRFLOW_CONN_CENSUS_API": json.dumps(
             {"conn_type": "http", "host": sources, "password": CENSUS_LOCAL_KEY}
+        ),
+        "AIRFLOW_CONN_YELP_API": json.dumps(
+            {"conn_type": "http", "host": sources, "password": YELP_LOCAL_KEY}
         ),
         "AIRFLOW_CONN_STATES_PAGE": json.dumps(
             {"conn_type": "http", "host": sources, "extra": {"path": "/us-states/"}}

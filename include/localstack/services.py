@@ -203,7 +203,8 @@ def up() -> None:
     _pg_up()
     _s3_up()
     _spawn("sources", [sys.executable, "-m", "include.localstack.source_server",
-                       "--port", str(cfg.SOURCES_PORT)], cfg.SOURCES_PORT)
+                       "--port", str(cfg.SOURCES_PORT), "--census-key", cfg.CENSUS_LOCAL_KEY,
+                       "--yelp-key", cfg.YELP_LOCAL_KEY], cfg.SOURCES_PORT)
     _spawn("slack-sink", [sys.executable, "-m", "include.localstack.slack_sink",
                           "--port", str(cfg.SLACK_PORT),
                           "--record", str(cfg.STATE_DIR / "slack_messages.jsonl")],

@@ -1,4 +1,4 @@
-"""Local stand-in for the US Census Data API and the US states web page.
+"""Local stand-in for the US Census Data API, the US states web page and Yelp Fusion.
 
 It speaks the real wire formats (see ../shared/DESIGN.md, "Source wire formats"):
 
@@ -10,10 +10,14 @@ It speaks the real wire formats (see ../shared/DESIGN.md, "Source wire formats")
 * ``GET /us-states/`` answers a 50states.com-style page: one ``table table-hover`` of
   the 50 states and DC, and a second one of territories.
 * ``GET /robots.txt``.
+* ``GET /v3/...``: Yelp Fusion, see include/localstack/yelp_server.py.
 
 Data is deterministic for a given ``--counties-per-state`` (scale). Tests inject faults
 through ``POST /_control`` with a JSON body such as ``{"census": "500"}``,
-``{"census": "html"}``, ``{"states": "duplicate"}`` or ``{}`` to reset.
+``{"census": "html"}``, ``{"states": "duplicate"}``, the Yelp keys of yelp_server.py
+(``{"yelp_version": 2}``...) or ``{}`` to reset. ``GET /_control`` reports the faults
+and the request counts (``census``, ``states``, ``yelp``, ``yelp_search``,
+``yelp_reviews``...).
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
+
+from include.localstack import yelp_server
 
 # (fips, postal code, name): the 50 states and DC, then the territories.
 STATES = [
@@ -100,10 +106,12 @@ def date_desc(code: int) -> str:
 
 
 class SourceState:
-    def __init__(self, counties_per_state: int, api_key: str):
+    def __init__(self, counties_per_state: int, api_key: str,
+                 yelp: yelp_server.YelpService | None = None):
         self.counties_per_state = counties_per_state
         self.api_key = api_key
-        self.faults: dict[str, str] = {}
+        self.yelp = yelp
+        self.faults: dict[str, object] = {}
         self.lock = threading.Lock()
         self.requests: dict[str, int] = {}
 
@@ -195,7 +203,15 @@ def make_handler(state: SourceState):
             if self.path != "/_control":
                 return self._send(404, "not found", "text/plain")
             length = int(self.headers.get("Content-Length") or 0)
-            faults = json.loads(self.rfile.read(length) or b"{}")
+            try:
+                faults = json.loads(self.rfile.read(length) or b"{}")
+            except ValueError:
+                return self._send(400, json.dumps({"error": "body is not JSON"}))
+            if not isinstance(faults, dict):
+                return self._send(400, json.dumps({"error": "body must be a JSON object"}))
+            problem = yelp_server.validate_control(faults)
+            if problem:
+                return self._send(400, json.dumps({"error": problem}))
             with state.lock:
                 state.faults = dict(faults)
                 state.requests = {}
@@ -218,6 +234,10 @@ def make_handler(state: SourceState):
                                   "text/html; charset=utf-8")
             if url.path.startswith("/data/"):
                 return self._census(url)
+            if url.path.startswith("/v3/") and state.yelp is not None:
+                status, body, headers = state.yelp.respond(
+                    state, url.path, url.query, self.headers.get("Authorization"))
+                return self._send(status, yelp_server.encode(body), headers=headers)
             return self._send(404, "<html><body>Not Found</body></html>", "text/html")
 
         def _census(self, url):
@@ -260,8 +280,21 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=58080)
     parser.add_argument("--counties-per-state", type=int, default=5)
     parser.add_argument("--census-key", default="local-census-key")
+    parser.add_argument("--yelp-key", default="local-yelp-key")
+    parser.add_argument("--yelp-per-county", type=int, default=yelp_server.DEFAULT_PER_COUNTY,
+                        help="businesses of each county (but the big county)")
+    parser.add_argument("--yelp-big-county-size", type=int,
+                        default=yelp_server.DEFAULT_BIG_COUNTY_SIZE,
+                        help="businesses of the first California county (above the cap)")
+    parser.add_argument("--yelp-cap", type=int, default=yelp_server.DEFAULT_CAP,
+                        help="search results reachable through offset+limit")
+    parser.add_argument("--yelp-daily-limit", type=int, default=yelp_server.DEFAULT_DAILY_LIMIT)
     args = parser.parse_args()
-    state = SourceState(args.counties_per_state, args.census_key)
+    world = yelp_server.YelpWorld(counties(args.counties_per_state),
+                                  {fips: code for fips, code, _name in CENSUS_STATES},
+                                  args.yelp_per_county, args.yelp_big_county_size)
+    yelp = yelp_server.YelpService(world, args.yelp_key, args.yelp_cap, args.yelp_daily_limit)
+    state = SourceState(args.counties_per_state, args.census_key, yelp)
     server = ThreadingHTTPServer((args.host, args.port), make_handler(state))
     server.serve_forever()
 
