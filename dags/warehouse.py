@@ -5,13 +5,14 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import DAG, task
 
-from include.assets import COUNTY_POPULATION_ASSET, MARTS_ASSET, STATES_ASSET
+from include.assets import COUNTY_POPULATION_ASSET, MARTS_ASSET, STATES_ASSET, YELP_ASSET
 from include.dbt_tasks import dbt_task_group
 from include.taxonomy import default_args
 
 with DAG(
     dag_id="warehouse",
-    schedule=STATES_ASSET & COUNTY_POPULATION_ASSET,
+    # Geography once both of its sources landed; again when Yelp has landed the day.
+    schedule=(STATES_ASSET & COUNTY_POPULATION_ASSET) | YELP_ASSET,
     start_date=pendulum.datetime(2024, 1, 1, tz="UTC"),
     catchup=False,
     max_active_runs=1,
@@ -19,8 +20,9 @@ with DAG(
     tags=["layer:warehouse", "layer:quality"],
     doc_md="""
 ### warehouse
-Runs when both `oltp.state` and `oltp.county_population` have new asset events (day D is
-taken from the events, or from the logical date of a manual run): exports the changed OLTP
+Runs when both `oltp.state` and `oltp.county_population` have new asset events, and again
+when `oltp.business` (Yelp) has (day D is taken from the events, or from the logical date of
+a manual run): exports the changed OLTP
 rows to the S3 lake as Parquet (`lake_s3`), loads day D into the warehouse staging schema
 (`WAREHOUSE`, default the local PostgreSQL `warehouse_db`), reconciles Postgres with the
 warehouse, and builds the dbt project: the `dbt` task group has one task per dbt node

@@ -68,9 +68,46 @@ CENSUS_SUITE = [
                   "(select max(population_year) from {batch})"))),
 ]
 
+# Yelp: the "batch" is the logical day's landed rows (pages land as they come, resumably).
+YELP_SEARCH_QUERY = ("select *, rating::float8 as rating_value from raw.yelp_search "
+                     "where logical_date = '{batch_id}'")
+YELP_SEARCH_SUITE = [
+    Check("yelp_business_unique_per_county_search", "uniqueness",
+          lambda: _gxe().ExpectCompoundColumnsToBeUnique(
+              column_list=["county_fips", "business_id"])),
+    Check("yelp_business_id_not_null", "completeness",
+          lambda: _gxe().ExpectColumnValuesToNotBeNull(column="business_id")),
+    Check("yelp_rating_half_steps_1_to_5", "validity",
+          lambda: _gxe().ExpectColumnValuesToBeInSet(
+              column="rating_value", value_set=[1 + i / 2 for i in range(9)])),
+    Check("yelp_price_dollar_signs_or_null", "validity",
+          lambda: _gxe().ExpectColumnValuesToBeInSet(column="price",
+                                                     value_set=["$", "$$", "$$$", "$$$$"])),
+    Check("yelp_latitude_in_range", "validity",
+          lambda: _gxe().ExpectColumnValuesToBeBetween(column="latitude", min_value=-90,
+                                                       max_value=90)),
+    Check("yelp_longitude_in_range", "validity",
+          lambda: _gxe().ExpectColumnValuesToBeBetween(column="longitude", min_value=-180,
+                                                       max_value=180)),
+    Check("yelp_review_count_non_negative", "validity",
+          lambda: _gxe().ExpectColumnValuesToBeBetween(column="review_count", min_value=0)),
+]
+YELP_REVIEW_QUERY = "select * from raw.yelp_review where logical_date = '{batch_id}'"
+YELP_REVIEW_SUITE = [
+    Check("yelp_review_id_unique", "uniqueness",
+          lambda: _gxe().ExpectColumnValuesToBeUnique(column="review_id")),
+    Check("yelp_review_rating_1_to_5", "validity",
+          lambda: _gxe().ExpectColumnValuesToBeBetween(column="rating", min_value=1,
+                                                       max_value=5)),
+    Check("yelp_review_user_not_null", "completeness",
+          lambda: _gxe().ExpectColumnValuesToNotBeNull(column="user_id")),
+]
+
 SUITES = {
     "states_page": ("raw.states_page", STATES_QUERY, STATES_SUITE),
     "census_county_population": ("raw.census_county_population", CENSUS_QUERY, CENSUS_SUITE),
+    "yelp_search": ("raw.yelp_search", YELP_SEARCH_QUERY, YELP_SEARCH_SUITE),
+    "yelp_review": ("raw.yelp_review", YELP_REVIEW_QUERY, YELP_REVIEW_SUITE),
 }
 
 

@@ -26,7 +26,8 @@ class LakeTable:
         import pyarrow as pa
 
         types = {"string": pa.string(), "bool": pa.bool_(), "int16": pa.int16(),
-                 "int64": pa.int64(), "timestamp": pa.timestamp("us", tz="UTC")}
+                 "int64": pa.int64(), "float64": pa.float64(), "date": pa.date32(),
+                 "timestamp": pa.timestamp("us", tz="UTC")}
         return pa.schema([pa.field(c, types[t], nullable=c not in self.key)
                           for c, t in self.columns])
 
@@ -43,6 +44,37 @@ TABLES = (
     LakeTable("county_population", ("county_fips", "population_year"),
               (("county_fips", "string"), ("population_year", "int16"),
                ("population", "int64"), ("updated_at", "timestamp"))),
+    # Yelp (issue 4)
+    LakeTable("city", ("state_code", "city_name"),
+              (("state_code", "string"), ("city_name", "string"), ("county_fips", "string"),
+               ("updated_at", "timestamp"))),
+    LakeTable("business", ("business_id",),
+              (("business_id", "string"), ("alias", "string"), ("business_name", "string"),
+               ("address1", "string"), ("address2", "string"), ("address3", "string"),
+               ("zip_code", "string"), ("phone", "string"), ("url", "string"),
+               ("price_level", "int16"), ("latitude", "float64"), ("longitude", "float64"),
+               ("state_code", "string"), ("city_name", "string"), ("county_fips", "string"),
+               ("changed_on", "date"), ("updated_at", "timestamp"))),
+    LakeTable("category", ("category_alias",),
+              (("category_alias", "string"), ("title", "string"), ("updated_at", "timestamp"))),
+    LakeTable("business_category", ("business_id", "category_alias"),
+              (("business_id", "string"), ("category_alias", "string"), ("is_current", "bool"),
+               ("updated_at", "timestamp"))),
+    LakeTable("transaction_type", ("transaction_type",),
+              (("transaction_type", "string"), ("updated_at", "timestamp"))),
+    LakeTable("business_transaction", ("business_id", "transaction_type"),
+              (("business_id", "string"), ("transaction_type", "string"),
+               ("is_current", "bool"), ("updated_at", "timestamp"))),
+    LakeTable("yelp_user", ("user_id",),
+              (("user_id", "string"), ("user_name", "string"), ("profile_url", "string"),
+               ("image_url", "string"), ("updated_at", "timestamp"))),
+    LakeTable("review", ("review_id",),
+              (("review_id", "string"), ("business_id", "string"), ("user_id", "string"),
+               ("rating", "int16"), ("text_excerpt", "string"), ("created_at", "timestamp"),
+               ("updated_at", "timestamp"))),
+    LakeTable("business_holding", ("business_id", "holding_date"),
+              (("business_id", "string"), ("holding_date", "date"), ("rating", "float64"),
+               ("review_count", "int64"), ("is_closed", "bool"), ("updated_at", "timestamp"))),
 )
 
 
@@ -82,7 +114,10 @@ def export_table(conn, s3, bucket: str, prefix: str, table: LakeTable, day: date
     cols = [c for c, _ in table.columns]
     query = sql.SQL("select {cols} from {s}.{t} where %(lower)s::timestamptz is null "
                     "or updated_at > %(lower)s order by {key}").format(
-        cols=sql.SQL(", ").join(map(sql.Identifier, cols)), s=sql.Identifier(schema),
+        # numeric columns (e.g. a rating) leave PostgreSQL as float8 for Arrow's float64.
+        cols=sql.SQL(", ").join(
+            sql.SQL("{}::float8").format(sql.Identifier(c)) if t == "float64"
+            else sql.Identifier(c) for c, t in table.columns), s=sql.Identifier(schema),
         t=sql.Identifier(table.name),
         key=sql.SQL(", ").join(map(sql.Identifier, table.key)))
     rows = 0

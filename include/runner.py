@@ -13,26 +13,29 @@ direct path (no Airflow metadata, no cosmos), used by tests that exercise the st
 from __future__ import annotations
 
 import argparse
+import importlib
 import contextlib
 import sys
 import traceback
 from datetime import date
 from pathlib import Path
 
-STEPS = (("states_page", "states_page_batch"), ("census_population", "census_batch"))
+STEPS = (("states_page", "include.pipeline.states_page_batch"),
+         ("census_population", "include.pipeline.census_batch"),
+         ("yelp_businesses", "include.yelp_pipeline.yelp_batch"))
 
 
 def run(day: date, run_id: str | None = None) -> dict[str, dict | Exception]:
-    from include import pipeline
     from include.alerts import alert_failure
     from include.quality import RunContext
 
     run_id = run_id or f"cli__{day.isoformat()}"
     outcome: dict[str, dict | Exception] = {}
-    for dag_id, func in STEPS:
+    for dag_id, path in STEPS:
+        module, _, func = path.rpartition(".")
         ctx = RunContext(run_id=run_id, dag_id=dag_id, task_id=func, logical_date=day)
         try:
-            outcome[dag_id] = getattr(pipeline, func)(day, ctx)
+            outcome[dag_id] = getattr(importlib.import_module(module), func)(day, ctx)
             print(f"{dag_id:<18} ok      {outcome[dag_id]['changed']}")
         except Exception as exc:  # noqa: BLE001 - report, alert, carry on with the next source
             outcome[dag_id] = exc
@@ -92,10 +95,14 @@ def _asset_uris(condition) -> set[str]:
 
 
 def dag_order(dags: dict) -> tuple[list[str], dict[str, set[str]]]:
-    """Topological order: a DAG after every DAG whose task outlets feed its asset schedule."""
+    """Topological order: a DAG after every DAG whose task outlets feed its asset schedule
+    or its tasks' inlets."""
     produces = {d: {a.uri for t in dag.tasks for a in (t.outlets or []) if hasattr(a, "uri")}
                 for d, dag in dags.items()}
+    # A DAG consumes the assets it is scheduled on and those its tasks declare as inlets
+    # (read, not scheduled on: Yelp reads the counties the Census DAG writes).
     consumes = {d: _asset_uris(getattr(dag.timetable, "asset_condition", None))
+                | {a.uri for t in dag.tasks for a in (t.inlets or []) if hasattr(a, "uri")}
                 for d, dag in dags.items()}
     upstream = {d: {p for p in dags if p != d and produces[p] & consumes[d]} for d in dags}
     order, placed = [], set()

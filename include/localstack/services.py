@@ -220,6 +220,7 @@ def emulators_up() -> None:
         raise SystemExit(f"{venv_bin}/bqemulator missing: run `make emulators`")
     gcs_dir = cfg.STATE_DIR / "gcs"
     gcs_dir.mkdir(parents=True, exist_ok=True)
+    (cfg.STATE_DIR / "bigquery").mkdir(parents=True, exist_ok=True)
     emu_home = _emu_home()
     print("emulators:")
     os.environ["STORAGE_BASE"] = str(gcs_dir)
@@ -231,6 +232,9 @@ def emulators_up() -> None:
     _spawn("bigquery", [str(venv_bin / "bqemulator"), "start", "--rest-host", cfg.HOST,
                         "--rest-port", str(cfg.BQ_REST_PORT), "--grpc-host", cfg.HOST,
                         "--grpc-port", str(cfg.BQ_GRPC_PORT), "--project", cfg.GCP_PROJECT,
+                        # On disk like PostgreSQL: a restart must not lose the warehouse
+                        # (reconciliation would rightly fail against an empty one).
+                        "--persistent", "--data-dir", str(cfg.STATE_DIR / "bigquery"),
                         "--log-level", "warning"], cfg.BQ_REST_PORT, timeout=60)
 
 

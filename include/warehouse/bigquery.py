@@ -29,7 +29,7 @@ from datetime import date
 from include.lake_export import TABLES, LakeTable, lake_location, object_key
 
 BQ_TYPES = {"string": "STRING", "bool": "BOOL", "int16": "INT64", "int64": "INT64",
-            "timestamp": "TIMESTAMP"}
+            "float64": "FLOAT64", "date": "DATE", "timestamp": "TIMESTAMP"}
 STAGING_DATASET = "staging"
 JOB_PREFIX = "elt_load_"
 

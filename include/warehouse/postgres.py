@@ -15,7 +15,7 @@ from psycopg import sql
 from include.lake_export import TABLES, LakeTable, lake_location, object_key
 
 PG_TYPES = {"string": "text", "bool": "boolean", "int16": "smallint", "int64": "bigint",
-            "timestamp": "timestamptz"}
+            "float64": "double precision", "date": "date", "timestamp": "timestamptz"}
 
 
 class SchemaDriftError(RuntimeError):

@@ -118,5 +118,8 @@ def test_dag_order_puts_producers_before_asset_consumers(dagbag):
     order, upstream = dag_order(dagbag.dags)
     assert set(order) == set(dagbag.dag_ids)
     assert order.index("warehouse") > max(order.index("states_page"),
-                                          order.index("census_population"))
-    assert upstream["warehouse"] == {"states_page", "census_population"}
+                                          order.index("census_population"),
+                                          order.index("yelp_businesses"))
+    # Yelp searches are built from the OLTP counties the Census DAG loads.
+    assert order.index("yelp_businesses") > order.index("census_population")
+    assert upstream["warehouse"] == {"states_page", "census_population", "yelp_businesses"}

@@ -18,6 +18,14 @@ DAY = date(2024, 5, 2)
 
 @pytest.fixture
 def bigquery(monkeypatch):
+    import socket
+
+    for name, port in (("bigquery", cfg.BQ_REST_PORT), ("gcs", cfg.GCS_PORT)):
+        with socket.socket() as sock:  # fail fast: the client would retry for 10 minutes
+            sock.settimeout(1)
+            assert sock.connect_ex((cfg.HOST, port)) == 0, (
+                f"{name} emulator not listening on {cfg.HOST}:{port}: run `make emulators` "
+                "(make test starts it)")
     monkeypatch.setenv("WAREHOUSE", "bigquery")
     for key, value in cfg.emulator_settings().items():
         monkeypatch.setenv(key, value)
@@ -150,7 +158,8 @@ def test_the_same_dags_run_unchanged_on_bigquery(bigquery, monkeypatch):
     day = date(2024, 5, 3)
     outcome = run_dags(day)
     assert {d: o["state"] for d, o in outcome.items()} == {
-        "states_page": "success", "census_population": "success", "warehouse": "success"}
+        "states_page": "success", "census_population": "success",
+        "yelp_businesses": "success", "warehouse": "success"}
     with pg_connect("source_db") as conn:
         dbt_rows = conn.execute(
             "select count(*), count(*) filter (where status = 'pass') from quality.check_results "

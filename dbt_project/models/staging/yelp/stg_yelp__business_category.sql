@@ -1,0 +1,2 @@
+-- Latest version of each business_category across the loaded lake days.
+{{ latest_version(source('lake', 'business_category'), ['business_id','category_alias']) }}

@@ -1,0 +1,2 @@
+-- Latest version of each yelp_user across the loaded lake days.
+{{ latest_version(source('lake', 'yelp_user'), ['user_id']) }}
