@@ -181,7 +181,9 @@ def summary(run_ids: list[str] | str) -> None:
 
     with pg_connect("source_db") as conn:
         print("\nOLTP model (source_db):")
-        for table in ("oltp.state", "oltp.census_state", "oltp.county", "oltp.county_population"):
+        for table in ("oltp.state", "oltp.census_state", "oltp.county", "oltp.county_population",
+                      "oltp.business", "oltp.city", "oltp.category", "oltp.review",
+                      "oltp.yelp_user", "oltp.business_holding"):
             print(f"  {table:<26} {conn.execute(f'select count(*) from {table}').fetchone()[0]:>8} rows")
         print("\nquality.check_results for this run:")
         for dag_id, status, n in conn.execute(
@@ -194,7 +196,10 @@ def summary(run_ids: list[str] | str) -> None:
             print(f"  NOT PASSED: {row[0]} {row[1]} observed={row[2]} expected={row[3]}")
     with pg_connect("warehouse_db") as conn:
         print("\nWarehouse marts (warehouse_db, schema marts):")
-        for table in ("dim_state", "dim_county", "dim_date", "fct_county_population"):
+        for table in ("dim_state", "dim_county", "dim_date", "fct_county_population",
+                      "dim_city", "dim_business", "dim_category", "bridge_business_category",
+                      "dim_transaction_type", "bridge_business_transaction", "dim_user",
+                      "fct_review", "fct_business_holding"):
             print(f"  marts.{table:<26} "
                   f"{conn.execute(f'select count(*) from marts.{table}').fetchone()[0]:>8} rows")
     print("\nLook around:"
