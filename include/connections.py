@@ -28,6 +28,16 @@ def yelp_client(conn_id: str = "yelp_api", **kwargs):
     return YelpClient(base_url=conn.host or DEFAULT_BASE_URL, api_key=conn.password, **kwargs)
 
 
+def amplitude_client(conn_id: str = "amplitude_api", **kwargs):
+    """An AmplitudeClient for the `amplitude_api` connection (host = base URL, login = API
+    key, password = secret key); kwargs (session...) go to AmplitudeClient."""
+    from include.sources.amplitude import DEFAULT_BASE_URL, AmplitudeClient
+
+    conn = get_connection(conn_id)
+    return AmplitudeClient(base_url=conn.host or DEFAULT_BASE_URL, api_key=conn.login,
+                           secret_key=conn.password, **kwargs)
+
+
 def states_page_location(conn_id: str = "states_page") -> tuple[str, str]:
     conn = get_connection(conn_id)
     return conn.host, conn.extra_dejson.get("path", "/")

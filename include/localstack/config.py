@@ -41,6 +41,8 @@ S3_ACCESS_KEY = "local-access-key"
 S3_SECRET_KEY = "local-secret-key"
 CENSUS_LOCAL_KEY = "local-census-key"
 YELP_LOCAL_KEY = "local-yelp-key"
+AMPLITUDE_LOCAL_KEY = "local-amplitude-key"
+AMPLITUDE_LOCAL_SECRET = "local-amplitude-secret"
 SLACK_LOCAL_TOKEN = "TLOCAL/BLOCAL/local-sink"  # the path part of a webhook URL
 
 
@@ -66,6 +68,10 @@ def default_connections() -> dict[str, str]:
         ),
         "AIRFLOW_CONN_YELP_API": json.dumps(
             {"conn_type": "http", "host": sources, "password": YELP_LOCAL_KEY}
+        ),
+        "AIRFLOW_CONN_AMPLITUDE_API": json.dumps(
+            {"conn_type": "http", "host": sources, "login": AMPLITUDE_LOCAL_KEY,
+             "password": AMPLITUDE_LOCAL_SECRET}
         ),
         "AIRFLOW_CONN_STATES_PAGE": json.dumps(
             {"conn_type": "http", "host": sources, "extra": {"path": "/us-states/"}}

@@ -204,7 +204,9 @@ def up() -> None:
     _s3_up()
     _spawn("sources", [sys.executable, "-m", "include.localstack.source_server",
                        "--port", str(cfg.SOURCES_PORT), "--census-key", cfg.CENSUS_LOCAL_KEY,
-                       "--yelp-key", cfg.YELP_LOCAL_KEY], cfg.SOURCES_PORT)
+                       "--yelp-key", cfg.YELP_LOCAL_KEY,
+                       "--amplitude-key", cfg.AMPLITUDE_LOCAL_KEY,
+                       "--amplitude-secret", cfg.AMPLITUDE_LOCAL_SECRET], cfg.SOURCES_PORT)
     _spawn("slack-sink", [sys.executable, "-m", "include.localstack.slack_sink",
                           "--port", str(cfg.SLACK_PORT),
                           "--record", str(cfg.STATE_DIR / "slack_messages.jsonl")],

@@ -11,11 +11,12 @@ It speaks the real wire formats (see ../shared/DESIGN.md, "Source wire formats")
   the 50 states and DC, and a second one of territories.
 * ``GET /robots.txt``.
 * ``GET /v3/...``: Yelp Fusion, see include/localstack/yelp_server.py.
+* ``GET /api/2/export``: the Amplitude Export API, see include/localstack/amplitude_server.py.
 
 Data is deterministic for a given ``--counties-per-state`` (scale). Tests inject faults
 through ``POST /_control`` with a JSON body such as ``{"census": "500"}``,
 ``{"census": "html"}``, ``{"states": "duplicate"}``, the Yelp keys of yelp_server.py
-(``{"yelp_version": 2}``...) or ``{}`` to reset. ``GET /_control`` reports the faults
+(``{"yelp_version": 2}``...), the Amplitude key (``{"amplitude": "400"}``...) or ``{}`` to reset. ``GET /_control`` reports the faults
 and the request counts (``census``, ``states``, ``yelp``, ``yelp_search``,
 ``yelp_reviews``...).
 """
@@ -30,7 +31,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
-from include.localstack import yelp_server
+from include.localstack import amplitude_server, yelp_server
 
 # (fips, postal code, name): the 50 states and DC, then the territories.
 STATES = [
@@ -107,10 +108,12 @@ def date_desc(code: int) -> str:
 
 class SourceState:
     def __init__(self, counties_per_state: int, api_key: str,
-                 yelp: yelp_server.YelpService | None = None):
+                 yelp: yelp_server.YelpService | None = None,
+                 amplitude: amplitude_server.AmplitudeService | None = None):
         self.counties_per_state = counties_per_state
         self.api_key = api_key
         self.yelp = yelp
+        self.amplitude = amplitude
         self.faults: dict[str, object] = {}
         self.lock = threading.Lock()
         self.requests: dict[str, int] = {}
@@ -209,7 +212,8 @@ def make_handler(state: SourceState):
                 return self._send(400, json.dumps({"error": "body is not JSON"}))
             if not isinstance(faults, dict):
                 return self._send(400, json.dumps({"error": "body must be a JSON object"}))
-            problem = yelp_server.validate_control(faults)
+            problem = (yelp_server.validate_control(faults)
+                       or amplitude_server.validate_control(faults))
             if problem:
                 return self._send(400, json.dumps({"error": problem}))
             with state.lock:
@@ -238,6 +242,10 @@ def make_handler(state: SourceState):
                 status, body, headers = state.yelp.respond(
                     state, url.path, url.query, self.headers.get("Authorization"))
                 return self._send(status, yelp_server.encode(body), headers=headers)
+            if url.path == "/api/2/export" and state.amplitude is not None:
+                status, body, headers, ctype = state.amplitude.respond(
+                    state, url.query, self.headers.get("Authorization"))
+                return self._send(status, body, ctype, headers=headers)
             return self._send(404, "<html><body>Not Found</body></html>", "text/html")
 
         def _census(self, url):
@@ -289,12 +297,15 @@ def main() -> None:
     parser.add_argument("--yelp-cap", type=int, default=yelp_server.DEFAULT_CAP,
                         help="search results reachable through offset+limit")
     parser.add_argument("--yelp-daily-limit", type=int, default=yelp_server.DEFAULT_DAILY_LIMIT)
+    parser.add_argument("--amplitude-key", default="local-amplitude-key")
+    parser.add_argument("--amplitude-secret", default="local-amplitude-secret")
     args = parser.parse_args()
     world = yelp_server.YelpWorld(counties(args.counties_per_state),
                                   {fips: code for fips, code, _name in CENSUS_STATES},
                                   args.yelp_per_county, args.yelp_big_county_size)
     yelp = yelp_server.YelpService(world, args.yelp_key, args.yelp_cap, args.yelp_daily_limit)
-    state = SourceState(args.counties_per_state, args.census_key, yelp)
+    amplitude = amplitude_server.AmplitudeService(args.amplitude_key, args.amplitude_secret)
+    state = SourceState(args.counties_per_state, args.census_key, yelp, amplitude)
     server = ThreadingHTTPServer((args.host, args.port), make_handler(state))
     server.serve_forever()
 

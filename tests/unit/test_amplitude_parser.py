@@ -1,0 +1,128 @@
+"""The Amplitude export parser on small zips built here (no server, no project generator)."""
+
+import gzip
+import json
+import zipfile
+from datetime import datetime, timezone
+
+from include.sources.amplitude import Event, EventProperty, Quarantined, iter_events
+
+
+def _event(**over):
+    event = {
+        "$insert_id": "ins-1", "uuid": "u-1", "event_id": 7, "amplitude_id": 123456789,
+        "user_id": "zoë", "device_id": "dev-1", "session_id": 1709251200000,
+        "event_time": "2024-03-01 00:10:00.123456",
+        "client_event_time": "2024-03-01 00:09:59.000000",
+        "server_upload_time": "2024-03-01 00:15:00.5",
+        "event_type": "Añadir al carrito",
+        "event_properties": {"item": {"name": "Phở", "tags": ["ñ", 1]}, "price": 12.5,
+                             "ok": True, "none": None},
+        "user_properties": {"city": "São Paulo"},
+        "group_properties": {"company": {"Café": {"tier": "gold"}}},
+        "groups": {"company": ["Café"]},
+        "data": {"path": "/2/httpapi"},
+        "platform": "iOS", "os_name": "ios", "country": "Japan", "city": "東京",
+        "paying": False,
+    }
+    event.update(over)
+    return {k: v for k, v in event.items() if v is not ...}
+
+
+def _lines(*items) -> bytes:
+    return b"".join((i if isinstance(i, bytes) else json.dumps(i, ensure_ascii=False).encode())
+                    + b"\n" for i in items)
+
+
+def _zip(tmp_path, members: dict[str, bytes]):
+    path = tmp_path / "export.zip"
+    with zipfile.ZipFile(path, "w") as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    return path
+
+
+def test_typed_event_with_unicode_and_nested_properties(tmp_path):
+    path = _zip(tmp_path, {"1/1_2024-03-01_0#0.json.gz": gzip.compress(_lines(_event()))})
+    [event] = list(iter_events(path))
+    assert isinstance(event, Event)
+    assert event.member == "1/1_2024-03-01_0#0.json.gz" and event.line_number == 1
+    assert (event.insert_id, event.uuid, event.event_id, event.amplitude_id) == (
+        "ins-1", "u-1", 7, 123456789)
+    assert event.user_id == "zoë" and event.city == "東京" and event.paying is False
+    assert event.event_type == "Añadir al carrito"
+    assert event.event_time == datetime(2024, 3, 1, 0, 10, 0, 123456, tzinfo=timezone.utc)
+    assert event.server_upload_time == datetime(2024, 3, 1, 0, 15, 0, 500000,
+                                                tzinfo=timezone.utc)
+    assert event.client_event_time.tzinfo is not None
+    props = {(p.property_type, p.key): p.value for p in event.properties}
+    assert json.loads(props[("event", "item")]) == {"name": "Phở", "tags": ["ñ", 1]}
+    assert props[("event", "price")] == "12.5"
+    assert props[("event", "ok")] == "true"
+    assert props[("event", "none")] is None
+    assert props[("user", "city")] == "São Paulo"
+    assert json.loads(props[("group", "company")]) == {"Café": {"tier": "gold"}}
+    assert json.loads(props[("groups", "company")]) == ["Café"]
+    assert props[("data", "path")] == "/2/httpapi"
+    assert all(isinstance(p, EventProperty) for p in event.properties)
+
+
+def test_duplicates_are_kept_and_uuid_alone_is_enough(tmp_path):
+    dup = _event()
+    no_insert = _event(**{"$insert_id": ..., "uuid": "u-2"})
+    path = _zip(tmp_path, {"a#0.json.gz": gzip.compress(_lines(dup, no_insert)),
+                           "a#1.json.gz": gzip.compress(_lines(dup))})
+    events = list(iter_events(path))
+    assert all(isinstance(e, Event) for e in events) and len(events) == 3
+    assert [e.insert_id for e in events] == ["ins-1", None, "ins-1"]
+    assert events[1].uuid == "u-2"
+    assert [e.member for e in events] == ["a#0.json.gz", "a#0.json.gz", "a#1.json.gz"]
+
+
+def test_quarantine_reasons(tmp_path):
+    lines = _lines(
+        _event(),
+        b'{"$insert_id": "x", "event_time": ',
+        _event(**{"$insert_id": ..., "uuid": ...}),
+        _event(event_time=...),
+        _event(event_time="yesterday"),
+        [1, 2],
+        b"\xff\xfe not utf8",
+        b"",
+        _event(**{"$insert_id": "last"}),
+    )
+    path = _zip(tmp_path, {"m#0.json.gz": gzip.compress(lines)})
+    items = list(iter_events(path))
+    quarantined = [i for i in items if isinstance(i, Quarantined)]
+    assert [e.insert_id for e in items if isinstance(e, Event)] == ["ins-1", "last"]
+    assert [(q.member, q.line_number, q.reason) for q in quarantined] == [
+        ("m#0.json.gz", 2, "not JSON"),
+        ("m#0.json.gz", 3, "missing $insert_id and uuid"),
+        ("m#0.json.gz", 4, "missing event_time"),
+        ("m#0.json.gz", 5, "bad event_time: 'yesterday'"),
+        ("m#0.json.gz", 6, "not a JSON object"),
+        ("m#0.json.gz", 7, "not UTF-8"),
+    ]
+    assert quarantined[0].raw_line == '{"$insert_id": "x", "event_time": '
+    assert json.loads(quarantined[2].raw_line)["uuid"] == "u-1"
+
+
+def test_truncated_member_is_quarantined_whole_and_iteration_goes_on(tmp_path):
+    good = gzip.compress(_lines(_event(), _event(**{"$insert_id": "b"})))
+    bad = gzip.compress(_lines(*[_event(**{"$insert_id": f"t{i}"}) for i in range(50)]))
+    path = _zip(tmp_path, {"h#0.json.gz": bad[: len(bad) // 2], "h#1.json.gz": good,
+                           "h#2.json.gz": b"not gzip at all"})
+    items = list(iter_events(path))
+    assert [(type(i).__name__, i.member) for i in items] == [
+        ("Quarantined", "h#0.json.gz"), ("Event", "h#1.json.gz"), ("Event", "h#1.json.gz"),
+        ("Quarantined", "h#2.json.gz")]
+    for q in (items[0], items[3]):
+        assert q.line_number is None and q.raw_line is None
+        assert q.reason.startswith("corrupt gzip member")
+
+
+def test_timezone_offsets_are_converted_to_utc(tmp_path):
+    path = _zip(tmp_path, {"z.json.gz": gzip.compress(
+        _lines(_event(event_time="2024-03-01T02:00:00+02:00")))})
+    [event] = list(iter_events(path))
+    assert event.event_time == datetime(2024, 3, 1, 0, 0, tzinfo=timezone.utc)
