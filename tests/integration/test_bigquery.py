@@ -159,7 +159,7 @@ def test_the_same_dags_run_unchanged_on_bigquery(bigquery, monkeypatch):
     outcome = run_dags(day)
     assert {d: o["state"] for d, o in outcome.items()} == {
         "states_page": "success", "census_population": "success",
-        "yelp_businesses": "success", "warehouse": "success"}
+        "yelp_businesses": "success", "amplitude_events": "success", "warehouse": "success"}
     with pg_connect("source_db") as conn:
         dbt_rows = conn.execute(
             "select count(*), count(*) filter (where status = 'pass') from quality.check_results "
