@@ -36,10 +36,8 @@ def dbt_env() -> dict[str, str]:
         env = {"DBT_TARGET": "bigquery", "DBT_BQ_PROJECT": settings.project,
                "DBT_BQ_LOCATION": settings.location}
         if settings.emulator:
-            endpoint = settings.emulator if settings.emulator.startswith("http") else \
-                f"http://{settings.emulator}"
             env.update(DBT_BQ_METHOD="oauth-secrets", DBT_BQ_TOKEN="emulator",
-                       DBT_BQ_API_ENDPOINT=endpoint)
+                       DBT_BQ_API_ENDPOINT=settings.emulator)
         elif extra.get("keyfile_dict"):
             # A key inline would end up in a profiles.yml on disk (cosmos caches profiles).
             raise ValueError("google_cloud_default: use extra key_path (a mounted key file) or "
@@ -55,13 +53,17 @@ def dbt_env() -> dict[str, str]:
             "DBT_PG_PASSWORD": conn.password or "", "DBT_PG_DBNAME": conn.schema}
 
 
-def run_dbt(args: list[str], with_connection: bool = True):
+def _invoke(args: list[str], with_connection: bool = True):
     from dbt.cli.main import dbtRunner
 
     if with_connection:
         os.environ.update(dbt_env())
-    result = dbtRunner().invoke(args + ["--project-dir", str(PROJECT_DIR),
-                                        "--profiles-dir", str(PROJECT_DIR)])
+    return dbtRunner().invoke(args + ["--project-dir", str(PROJECT_DIR),
+                                      "--profiles-dir", str(PROJECT_DIR)])
+
+
+def run_dbt(args: list[str], with_connection: bool = True):
+    result = _invoke(args, with_connection)
     if not result.success:
         raise RuntimeError(f"dbt {' '.join(args)} failed: {result.exception or 'see log'}")
     return result
@@ -118,11 +120,7 @@ def record_run_results_callback(project_dir: str, context=None, **_) -> None:
 def build_and_record(ctx) -> list:
     """`dbt build` (snapshots, models, tests in DAG order); every test result becomes a row
     in quality.check_results. Raises after recording if dbt failed."""
-    from dbt.cli.main import dbtRunner
-
-    os.environ.update(dbt_env())
-    result = dbtRunner().invoke(["build", "--project-dir", str(PROJECT_DIR),
-                                 "--profiles-dir", str(PROJECT_DIR)])
+    result = _invoke(["build"])
     checks = record_run_results(PROJECT_DIR, ctx)
     if not result.success:
         raise RuntimeError(f"dbt build failed: {result.exception or 'failed nodes above'}")

@@ -9,6 +9,10 @@ from datetime import date
 from typing import Protocol
 
 
+class SchemaDriftError(RuntimeError):
+    """A lake file's schema differs from the lake registry (include/lake_export.py)."""
+
+
 class Warehouse(Protocol):
     def load_day(self, day: date) -> dict[str, int]:
         """Load the day's lake files into staging, replacing that day atomically."""

@@ -27,15 +27,12 @@ from dataclasses import dataclass
 from datetime import date
 
 from include.lake_export import TABLES, LakeTable, lake_location, object_key
+from include.warehouse import SchemaDriftError  # noqa: F401 - re-exported
 
 BQ_TYPES = {"string": "STRING", "bool": "BOOL", "int16": "INT64", "int64": "INT64",
             "float64": "FLOAT64", "date": "DATE", "timestamp": "TIMESTAMP"}
 STAGING_DATASET = "staging"
 JOB_PREFIX = "elt_load_"
-
-
-class SchemaDriftError(RuntimeError):
-    pass
 
 
 class WarehouseLoadError(RuntimeError):
@@ -48,7 +45,7 @@ class GcpSettings:
     location: str
     bucket: str
     prefix: str
-    emulator: str | None
+    emulator: str | None  # the emulator's base URL (http://...), or None for BigQuery
 
 
 def gcp_settings(conn_id: str = "google_cloud_default") -> GcpSettings:
@@ -62,8 +59,11 @@ def gcp_settings(conn_id: str = "google_cloud_default") -> GcpSettings:
     if not staging_uri.startswith("gs://"):
         raise ValueError(f"{conn_id}: set extra 'staging_uri' = gs://bucket/prefix")
     bucket, _, prefix = staging_uri.removeprefix("gs://").partition("/")
+    emulator = os.environ.get("BIGQUERY_EMULATOR_HOST") or None
+    if emulator and not emulator.startswith("http"):
+        emulator = f"http://{emulator}"
     return GcpSettings(project=project, location=extra.get("location", "US"), bucket=bucket,
-                       prefix=prefix.strip("/"), emulator=os.environ.get("BIGQUERY_EMULATOR_HOST"))
+                       prefix=prefix.strip("/"), emulator=emulator)
 
 
 def clients(conn_id: str = "google_cloud_default"):
@@ -76,13 +76,10 @@ def clients(conn_id: str = "google_cloud_default"):
         from google.api_core.client_options import ClientOptions
         from google.auth.credentials import AnonymousCredentials
 
-        endpoint = settings.emulator
-        if not endpoint.startswith("http"):
-            endpoint = f"http://{endpoint}"
         creds = AnonymousCredentials()
         bq = bigquery.Client(project=settings.project, credentials=creds,
                              location=settings.location,
-                             client_options=ClientOptions(api_endpoint=endpoint))
+                             client_options=ClientOptions(api_endpoint=settings.emulator))
         # storage.Client honours STORAGE_EMULATOR_HOST itself.
         gcs = storage.Client(project=settings.project, credentials=creds)
         return settings, bq, gcs
@@ -206,39 +203,29 @@ class BigQueryWarehouse:
             bq.delete_table(run_table, not_found_ok=True)
         return loaded
 
-    def _scalar(self, sql: str):
-        _, bq, _ = clients(self.conn_id)
-        return next(iter(bq.query(sql).result()))[0]
+    def _row(self, template: str):
+        """First row of a query; `{t}` in the template is replaced by the staging dataset."""
+        settings, bq, _ = clients(self.conn_id)
+        sql = template.format(t=f"`{settings.project}.{STAGING_DATASET}`")
+        return next(iter(bq.query(sql).result()))
 
     def staging_current_count(self, table: str) -> int:
-        spec = next(t for t in TABLES if t.name == table)
-        settings = gcp_settings(self.conn_id)
-        keys = ", ".join(spec.key)
-        return int(self._scalar(
-            f"select count(*) from (select distinct {keys} from "
-            f"`{settings.project}.{STAGING_DATASET}.{table}`)"))
+        keys = ", ".join(next(t for t in TABLES if t.name == table).key)
+        return int(self._row(f"select count(*) from (select distinct {keys} from "
+                             f"{{t}}.{table})")[0])
 
     def staging_day_stats(self, table: str, day: date, column: str | None = None):
-        return _day_stats(self, table, day, column)
+        total = f"coalesce(sum({column}), 0)" if column else "null"
+        row = self._row(f"select count(*), {total} from {{t}}.{table} "
+                        f"where _lake_day = DATE '{day.isoformat()}'")
+        return int(row[0]), None if row[1] is None else int(row[1])
 
     def staging_latest_sum(self, table: str, column: str) -> int:
-        spec = next(t for t in TABLES if t.name == table)
-        settings = gcp_settings(self.conn_id)
-        keys = ", ".join(spec.key)
-        return int(self._scalar(
+        keys = ", ".join(next(t for t in TABLES if t.name == table).key)
+        return int(self._row(
             f"select coalesce(sum({column}), 0) from (select {column}, row_number() over "
             f"(partition by {keys} order by updated_at desc, _lake_day desc) as rn from "
-            f"`{settings.project}.{STAGING_DATASET}.{table}`) where rn = 1"))
-
-
-def _day_stats(warehouse: "BigQueryWarehouse", table: str, day: date, column: str | None):
-    settings = gcp_settings(warehouse.conn_id)
-    total = f"coalesce(sum({column}), 0)" if column else "null"
-    _, bq, _ = clients(warehouse.conn_id)
-    row = next(iter(bq.query(
-        f"select count(*), {total} from `{settings.project}.{STAGING_DATASET}.{table}` "
-        f"where _lake_day = DATE '{day.isoformat()}'").result()))
-    return int(row[0]), None if row[1] is None else int(row[1])
+            f"{{t}}.{table}) where rn = 1")[0])
 
 
 def _footer_schema(tail: bytes, size: int):

@@ -13,13 +13,10 @@ from datetime import date
 from psycopg import sql
 
 from include.lake_export import TABLES, LakeTable, lake_location, object_key
+from include.warehouse import SchemaDriftError  # noqa: F401 - re-exported
 
 PG_TYPES = {"string": "text", "bool": "boolean", "int16": "smallint", "int64": "bigint",
             "float64": "double precision", "date": "date", "timestamp": "timestamptz"}
-
-
-class SchemaDriftError(RuntimeError):
-    pass
 
 
 class PostgresWarehouse:
