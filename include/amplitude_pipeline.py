@@ -20,10 +20,23 @@ from pathlib import Path
 
 from include.quality import CheckResult, RunContext
 
-EVENT_COLS = ("export_day", "event_key", "insert_id", "uuid", "event_id", "amplitude_id",
-              "user_id", "device_id", "session_id", "event_time", "client_event_time",
+EVENT_COLS = ("event_key", "insert_id", "uuid", "event_id", "amplitude_id", "user_id",
+              "device_id", "session_id", "event_time", "client_event_time",
               "server_upload_time", "event_type", "platform", "os_name", "country", "city",
-              "paying", "archive_key", "member", "line_number")
+              "paying", "member", "line_number")  # = sources.amplitude.EVENT_COLUMNS
+_TEMP_TABLES = """
+create temp table amp_event_in (
+    seq bigint not null, archive_key text not null, event_key text not null, insert_id text,
+    uuid text, event_id bigint, amplitude_id bigint, user_id text, device_id text,
+    session_id bigint, event_time timestamptz not null, client_event_time timestamptz,
+    server_upload_time timestamptz, event_type text, platform text, os_name text,
+    country text, city text, paying boolean, member text not null, line_number integer not null
+) on commit drop;
+create temp table amp_property_in (seq bigint not null, property_type text not null,
+    key text not null, value text) on commit drop;
+create temp table amp_quarantine_in (archive_key text not null, member text not null,
+    line_number integer, reason text not null, raw_line text) on commit drop;
+"""
 
 
 class TooManyBadRows(RuntimeError):
@@ -34,45 +47,93 @@ def archive_key(prefix: str, day: date, name: str) -> str:
     return f"{prefix}-raw/amplitude/dt={day.isoformat()}/{name}".lstrip("/")
 
 
-def load_day(conn, day: date, archives: list[tuple[str, Path]]) -> dict:
-    """Parse the archived zips and replace D's raw rows in one transaction."""
-    from include.sources.amplitude import Event, iter_events
+def _copy_csv(conn, table: str, columns, record_batch) -> None:
+    """COPY an Arrow batch as CSV: Arrow quotes every string and leaves nulls empty, which
+    is exactly PostgreSQL's CSV null/empty-string distinction; no per-row Python."""
+    import io
 
-    seen: set[str] = set()
-    events, props, bad = [], [], []
-    duplicates = 0
-    for key, path in archives:
-        for item in iter_events(path):
-            if not isinstance(item, Event):
-                bad.append((day, key, item.member, item.line_number, item.reason,
-                            item.raw_line))
-                continue
-            event_key = item.insert_id or item.uuid
-            if event_key in seen:  # the same event in several files: keep the first
-                duplicates += 1
-                continue
-            seen.add(event_key)
-            events.append((day, event_key, item.insert_id, item.uuid, item.event_id,
-                           item.amplitude_id, item.user_id, item.device_id, item.session_id,
-                           item.event_time, item.client_event_time, item.server_upload_time,
-                           item.event_type, item.platform, item.os_name, item.country,
-                           item.city, item.paying, key, item.member, item.line_number))
-            for p in {(p.property_type, p.key): p for p in item.properties}.values():
-                props.append((day, event_key, p.property_type, p.key, p.value))
+    import pyarrow.csv as pcsv
+
+    buf = io.BytesIO()
+    pcsv.write_csv(record_batch, buf, pcsv.WriteOptions(include_header=False))
+    with conn.cursor().copy(f"copy {table} ({', '.join(columns)}) from stdin "
+                            "with (format csv)") as copy:
+        copy.write(buf.getbuffer())
+
+
+def _clean(text: str | None) -> str | None:
+    return None if text is None else text.replace("\x00", "\\u0000")
+
+
+def load_day(conn, day: date, archives: list[tuple[str, Path]]) -> dict:
+    """Parse the archived zips batch by batch into temp tables (COPY), then replace D's raw
+    rows in one transaction, keeping the first copy of each event key. Python holds one
+    batch at a time; the dedup is PostgreSQL's (a DISTINCT ON over the day)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from include.sources.amplitude import MemberFailed, iter_batches
+
+    seq = 0  # events copied so far (after discarding failed members)
     with conn.transaction():
+        conn.execute(_TEMP_TABLES)
+        for key, path in archives:
+            member_start: dict[str, int] = {}
+            for item in iter_batches(path):
+                if isinstance(item, MemberFailed):
+                    # Discard what was copied of the member; quarantine it whole, once.
+                    first = member_start.get(item.member, seq)
+                    conn.execute("delete from amp_property_in where seq >= %s", (first,))
+                    conn.execute("delete from amp_event_in where seq >= %s", (first,))
+                    conn.execute("delete from amp_quarantine_in where archive_key = %s and "
+                                 "member = %s", (key, item.member))
+                    seq = first
+                    conn.execute("insert into amp_quarantine_in values (%s, %s, null, %s, null)",
+                                 (key, item.member, item.reason))
+                    continue
+                member_start.setdefault(item.member, seq)
+                events, n = item.events, item.events.num_rows
+                if n:
+                    seqs = pa.array(range(seq, seq + n), pa.int64())
+                    _copy_csv(conn, "amp_event_in", ("seq", "archive_key") + EVENT_COLS,
+                              pa.RecordBatch.from_arrays(
+                                  [seqs, pa.array([key] * n, pa.string()), *events.columns],
+                                  names=["seq", "archive_key", *events.schema.names]))
+                    props = item.properties
+                    if props.num_rows:
+                        prop_seq = pc.add(props.column("event_index").cast(pa.int64()),
+                                                  seq)
+                        _copy_csv(conn, "amp_property_in",
+                                  ("seq", "property_type", "key", "value"),
+                                  pa.RecordBatch.from_arrays(
+                                      [prop_seq, *props.columns[1:]],
+                                      names=["seq", "property_type", "key", "value"]))
+                if item.quarantined:
+                    with conn.cursor().copy("copy amp_quarantine_in from stdin") as copy:
+                        for q in item.quarantined:
+                            copy.write_row((key, q.member, q.line_number, _clean(q.reason),
+                                            _clean(q.raw_line)))
+                seq += n
         conn.execute("delete from raw.amplitude_event where export_day = %s", (day,))
         conn.execute("delete from raw.amplitude_quarantine where export_day = %s", (day,))
-        for table, cols, rows in (
-                ("amplitude_event", EVENT_COLS, events),
-                ("amplitude_event_property",
-                 ("export_day", "event_key", "property_type", "key", "value"), props),
-                ("amplitude_quarantine", ("export_day", "archive_key", "member", "line_number",
-                                          "reason", "raw_line"), bad)):
-            with conn.cursor().copy(f"copy raw.{table} ({', '.join(cols)}) from stdin") as copy:
-                for row in rows:
-                    copy.write_row(row)
-    return {"events": len(events), "properties": len(props), "quarantined": len(bad),
-            "duplicates": duplicates, "files": len(archives)}
+        conn.execute("create temp table amp_keep on commit drop as select distinct on "
+                     "(event_key) seq from amp_event_in order by event_key, seq")
+        cols = ", ".join(c for c in EVENT_COLS)
+        kept = conn.execute(
+            f"insert into raw.amplitude_event (export_day, archive_key, {cols}) "
+            f"select %s, archive_key, {cols} from amp_event_in join amp_keep using (seq)",
+            (day,)).rowcount
+        props = conn.execute(
+            "insert into raw.amplitude_event_property (export_day, event_key, property_type, "
+            "key, value) select %s, e.event_key, p.property_type, p.key, p.value "
+            "from amp_property_in p join amp_keep using (seq) join amp_event_in e using (seq)",
+            (day,)).rowcount
+        bad = conn.execute(
+            "insert into raw.amplitude_quarantine (export_day, archive_key, member, "
+            "line_number, reason, raw_line) select %s, * from amp_quarantine_in",
+            (day,)).rowcount
+    return {"events": kept, "properties": props, "quarantined": bad,
+            "duplicates": seq - kept, "files": len(archives)}
 
 
 def amplitude_batch(day: date, ctx: RunContext, conn_id: str = "source_db",

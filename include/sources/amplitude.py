@@ -17,12 +17,18 @@ Client API:
   server answers 400, one file per hour (``amplitude_YYYYMMDDTHH.zip``); hours without data
   (404) have no file. ``export_day(day, dest_dir)`` is the range of the 24 hours of a UTC day.
 
-Parser: ``iter_events(zip_path)`` yields ``Event`` (typed identity, UTC times, context and
-``properties`` rows) or ``Quarantined`` (member, line number, reason, raw line). Dedup (on
-``$insert_id``, else ``uuid``) is NOT done here: duplicates across files are yielded as is.
-A corrupt or truncated gzip member yields one ``Quarantined`` with ``line_number=None`` and
-none of its events (each member is checked in a first streaming pass), and iteration goes
-on with the next member.
+Parser (columnar): ``iter_batches(zip_path)`` reads each gzip member once, in chunks, and
+yields ``ParsedBatch`` (Arrow record batches of typed events and of property rows, plus the
+lines quarantined with their reason) for every ``BATCH_LINES`` lines, so memory is bounded
+by the batch, not the day. Lines are decoded with orjson and turned into columns in bulk;
+times are cast by Arrow. A row that the bulk path cannot type (an id that is not a string,
+a time with a zone offset, a missing id or time...) goes through ``parse_event``, the
+row-wise reference parser, which types it or gives the quarantine reason. A corrupt or
+truncated gzip member ends with ``MemberFailed``: the consumer discards that member's
+batches (the member is quarantined whole) and iteration goes on with the next member.
+``iter_events(zip_path)`` is the same parse as ``Event``/``Quarantined`` objects (for
+tests and small tools; it holds a member in memory). Dedup (on ``$insert_id``, else
+``uuid``) is NOT done here: duplicates across files are yielded as is.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ import gzip
 import json
 import logging
 import os
+import re
 import zipfile
 import zlib
 from collections.abc import Iterator
@@ -185,7 +192,54 @@ class AmplitudeClient:
         return self.export_range(start, start + timedelta(hours=23), dest_dir)
 
 
-# --- pure parser ----------------------------------------------------------------------
+# --- parser ---------------------------------------------------------------------------
+
+BATCH_LINES = 10_000
+NUL_ESCAPE = b"\\u0000"  # PostgreSQL text cannot hold NUL: such a line is quarantined
+# orjson reads an integer beyond 64 bits as a float (losing digits); json.loads keeps it exact,
+# so a line with a run of 20+ digits takes the row-wise path.
+_LONG_NUMBER = re.compile(rb"[0-9]{20}")
+ID_FIELDS = ("insert_id", "uuid", "user_id", "device_id", "event_type", "platform", "os_name",
+             "country", "city")
+_WIRE = {"insert_id": "$insert_id"}
+INT_FIELDS = ("event_id", "amplitude_id", "session_id")
+TIME_FIELDS = ("event_time", "client_event_time", "server_upload_time")
+EVENT_COLUMNS = ("event_key", "insert_id", "uuid", "event_id", "amplitude_id", "user_id",
+                 "device_id", "session_id", "event_time", "client_event_time",
+                 "server_upload_time", "event_type", "platform", "os_name", "country", "city",
+                 "paying", "member", "line_number")
+
+
+def _schemas():
+    import pyarrow as pa
+
+    ts = pa.timestamp("us", tz="UTC")
+    types = {"event_id": pa.int64(), "amplitude_id": pa.int64(), "session_id": pa.int64(),
+             "event_time": ts, "client_event_time": ts, "server_upload_time": ts,
+             "paying": pa.bool_(), "line_number": pa.int32()}
+    events = pa.schema([pa.field(c, types.get(c, pa.string()),
+                                 nullable=c not in ("event_key", "event_time", "member",
+                                                    "line_number"))
+                        for c in EVENT_COLUMNS])
+    props = pa.schema([pa.field("event_index", pa.int32(), False),
+                       pa.field("property_type", pa.string(), False),
+                       pa.field("key", pa.string(), False), pa.field("value", pa.string())])
+    return events, props
+
+
+@dataclass
+class ParsedBatch:
+    member: str
+    events: object  # pyarrow.RecordBatch, EVENT_COLUMNS
+    properties: object  # pyarrow.RecordBatch: event_index (row in `events`), type, key, value
+    quarantined: list[Quarantined]
+
+
+@dataclass(frozen=True)
+class MemberFailed:
+    """The member could not be read to its end: discard its batches; quarantine it whole."""
+    member: str
+    reason: str
 
 
 def _text(value) -> str | None:
@@ -218,9 +272,11 @@ def _int(value, field: str) -> int | None:
     if isinstance(value, bool):
         raise ValueError(f"bad {field}: {value!r}")
     if isinstance(value, int):
+        if not -(1 << 63) <= value < (1 << 63):
+            raise ValueError(f"bad {field}: {value!r} is out of the 64-bit range")
         return value
     try:
-        return int(str(value))
+        return _int(int(str(value)), field)
     except ValueError:
         raise ValueError(f"bad {field}: {value!r}") from None
 
@@ -240,7 +296,8 @@ def _bool(value) -> bool | None:
 
 
 def parse_event(obj: dict, member: str, line_number: int) -> Event:
-    """One decoded event line -> Event; ValueError with the reason when unusable."""
+    """One decoded event line -> Event; ValueError with the reason when unusable.
+    The reference semantics: the bulk path in `_bulk_columns` must agree with it."""
     insert_id, uid = _str(obj.get("$insert_id")), _str(obj.get("uuid"))
     if insert_id is None and uid is None:
         raise ValueError("missing $insert_id and uuid")
@@ -268,47 +325,236 @@ def parse_event(obj: dict, member: str, line_number: int) -> Event:
     )
 
 
-def _member_problem(zf: zipfile.ZipFile, name: str) -> str | None:
-    """Why the gzip member `name` cannot be read to its end, or None (streams, no memory)."""
+def _decode_failure(line: bytes, member: str, number: int) -> Quarantined | dict:
+    """The slow look at a line orjson refused (or one holding a NUL): the object, or why not."""
     try:
-        with zf.open(name) as raw, gzip.GzipFile(fileobj=raw) as gz:
-            while gz.read(CHUNK):
-                pass
-    except (EOFError, OSError, zlib.error, zipfile.BadZipFile) as exc:
-        return f"corrupt gzip member: {type(exc).__name__}: {exc}"
-    return None
+        text = line.decode("utf-8").rstrip("\r\n")
+    except UnicodeDecodeError:
+        return Quarantined(member, number, "not UTF-8",
+                           line.decode("utf-8", errors="replace").rstrip("\r\n"))
+    try:
+        obj = json.loads(text)
+    except ValueError:
+        return Quarantined(member, number, "not JSON", text)
+    if not isinstance(obj, dict):
+        return Quarantined(member, number, "not a JSON object", text)
+    if NUL_ESCAPE in line and _has_nul(obj):
+        return Quarantined(member, number, "holds a NUL character (\\u0000), which PostgreSQL "
+                           "text cannot store", text)
+    return obj
 
 
-def iter_events(zip_path: Path) -> Iterator[Event | Quarantined]:
-    """Every event of an export zip, member by member, line by line (see module doc)."""
+def _has_nul(value) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(map(_has_nul, value))
+    return False
+
+
+def _bulk_columns(objs: list[dict]) -> dict:
+    """Columns for well-formed events, in bulk; raises (TypeError, ValueError, ArrowException)
+    when any value has a type the bulk path does not handle, so the caller falls back."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    events_schema, _ = _schemas()
+    cols = {}
+    for name in ID_FIELDS:
+        wire = _WIRE.get(name, name)
+        arr = pa.array([o.get(wire) for o in objs], pa.string())
+        cols[name] = pc.if_else(pc.equal(arr, ""), pa.scalar(None, pa.string()), arr) \
+            if arr.null_count < len(arr) else arr
+    cols["event_key"] = pc.coalesce(cols["insert_id"], cols["uuid"])
+    if cols["event_key"].null_count:
+        raise ValueError("an event without an id")
+    for name in INT_FIELDS:
+        arr = pa.array([o.get(name) for o in objs])  # inferred: a float must not truncate
+        if arr.type not in (pa.int64(), pa.null()):
+            raise TypeError(f"{name} is {arr.type}")
+        cols[name] = arr.cast(pa.int64())
+    for name in TIME_FIELDS:
+        arr = pa.array([o.get(name) or None for o in objs], pa.string())
+        cols[name] = arr.cast(pa.timestamp("us")).cast(events_schema.field(name).type)
+    if cols["event_time"].null_count:
+        raise ValueError("an event without event_time")
+    cols["paying"] = pa.array([o.get("paying") for o in objs], pa.bool_())
+    return cols
+
+
+def _property_rows(objs: list[dict]):
+    """(event_index, property_type, key, value) columns for the events `objs`."""
+    from orjson import OPT_SORT_KEYS, dumps
+
+    index, types, keys, values = [], [], [], []
+    for ptype, field in PROPERTY_FIELDS:
+        for i, obj in enumerate(objs):
+            props = obj.get(field)
+            if props:
+                n = len(props)
+                keys.extend(props.keys())
+                values.extend(props.values())
+                index.extend([i] * n)
+                types.extend([ptype] * n)
+    values = [v if v.__class__ is str or v is None else dumps(v, option=OPT_SORT_KEYS).decode()
+              for v in values]
+    return index, types, keys, values
+
+
+def _events_from_objects(events: list[Event]) -> tuple[dict, tuple]:
+    import pyarrow as pa
+
+    events_schema, _ = _schemas()
+    cols = {name: pa.array([getattr(e, name) for e in events], events_schema.field(name).type)
+            for name in EVENT_COLUMNS if name not in ("event_key", "member", "line_number")}
+    cols["event_key"] = pa.array([e.insert_id or e.uuid for e in events], pa.string())
+    index, types, keys, values = [], [], [], []
+    for i, e in enumerate(events):
+        for p in e.properties:
+            index.append(i), types.append(p.property_type), keys.append(p.key)
+            values.append(p.value)
+    return cols, (index, types, keys, values)
+
+
+def parse_lines(member: str, first_line: int, lines: list[bytes]) -> ParsedBatch:
+    """Lines `first_line`, `first_line + 1`, ... of `member` -> one ParsedBatch."""
+    import pyarrow as pa
+    from orjson import JSONDecodeError, loads
+
+    events_schema, props_schema = _schemas()
+    bad: list[Quarantined] = []
+    fast, fast_numbers, fast_lines, slow = [], [], [], []
+    for i, line in enumerate(lines):
+        number = first_line + i
+        if not line or line.isspace():
+            continue
+        try:
+            if NUL_ESCAPE in line or _LONG_NUMBER.search(line):
+                raise JSONDecodeError("for the row-wise path", "", 0)
+            obj = loads(line)
+            if obj.__class__ is not dict:
+                raise JSONDecodeError("not an object", "", 0)
+        except JSONDecodeError:
+            obj = _decode_failure(line, member, number)
+            if isinstance(obj, Quarantined):
+                bad.append(obj)
+                continue
+            slow.append((obj, number, line))
+            continue
+        if (obj.get("$insert_id") or obj.get("uuid")) and obj.get("event_time"):
+            fast.append(obj)
+            fast_numbers.append(number)
+            fast_lines.append(line)
+        else:
+            slow.append((obj, number, line))
+    parts = []
+    if fast:
+        try:
+            cols = _bulk_columns(fast)
+            prop_cols = _property_rows(fast)
+            parts.append((cols, fast_numbers, prop_cols))
+        except (TypeError, ValueError, OverflowError, AttributeError, pa.ArrowException):
+            # exact ints: the row-wise path decodes the line again with json.loads
+            slow = [(json.loads(line), n, line) for n, line in zip(fast_numbers, fast_lines)] \
+                + slow
+    if slow:
+        typed, numbers = [], []
+        for obj, number, line in slow:
+            try:
+                typed.append(parse_event(obj, member, number))
+                numbers.append(number)
+            except ValueError as exc:
+                bad.append(Quarantined(member, number, str(exc),
+                                       line.decode("utf-8").rstrip("\r\n")))
+        if typed:
+            cols, prop_cols = _events_from_objects(typed)
+            parts.append((cols, numbers, prop_cols))
+    event_batches, prop_batches, offset = [], [], 0
+    for cols, numbers, (index, types, keys, values) in parts:
+        n = len(numbers)
+        cols["member"] = pa.array([member] * n, pa.string())
+        cols["line_number"] = pa.array(numbers, pa.int32())
+        event_batches.append(pa.RecordBatch.from_arrays(
+            [cols[c] for c in EVENT_COLUMNS], schema=events_schema))
+        prop_batches.append(pa.RecordBatch.from_arrays(
+            [pa.array([offset + i for i in index], pa.int32()), pa.array(types, pa.string()),
+             pa.array(keys, pa.string()), pa.array(values, pa.string())], schema=props_schema))
+        offset += n
+    bad.sort(key=lambda q: q.line_number)
+    return ParsedBatch(member, _one_batch(event_batches, events_schema),
+                       _one_batch(prop_batches, props_schema), bad)
+
+
+def _one_batch(batches: list, schema):
+    import pyarrow as pa
+
+    table = pa.Table.from_batches(batches, schema).combine_chunks()
+    return table.to_batches()[0] if table.num_rows else \
+        pa.RecordBatch.from_pylist([], schema=schema)
+
+
+def iter_member_lines(zf: zipfile.ZipFile, name: str, batch_lines: int = BATCH_LINES
+                      ) -> Iterator[tuple[int, list[bytes]]]:
+    """(first line number, lines) of a gzip member, `batch_lines` at a time, read in chunks.
+    Raises EOFError/OSError/zlib.error when the member is truncated or corrupt."""
+    with zf.open(name) as raw, gzip.GzipFile(fileobj=raw) as gz:
+        rest, pending, first = b"", [], 1
+        while chunk := gz.read(CHUNK):
+            lines = (rest + chunk).split(b"\n")
+            rest = lines.pop()
+            pending.extend(lines)
+            while len(pending) >= batch_lines:
+                yield first, pending[:batch_lines]
+                pending = pending[batch_lines:]
+                first += batch_lines
+        if rest:
+            pending.append(rest)
+        if pending:
+            yield first, pending
+
+
+def iter_batches(zip_path: Path, batch_lines: int = BATCH_LINES
+                 ) -> Iterator[ParsedBatch | MemberFailed]:
+    """Every member of an export zip as ParsedBatch items; MemberFailed after the batches
+    of a member that turned out corrupt (see module doc)."""
     with zipfile.ZipFile(zip_path) as zf:
         for info in zf.infolist():
             if info.is_dir():
                 continue
-            member = info.filename
-            problem = _member_problem(zf, member)
-            if problem:
-                yield Quarantined(member, None, problem, None)
-                continue
-            with zf.open(member) as raw, gzip.GzipFile(fileobj=raw) as gz:
-                for number, line in enumerate(gz, start=1):
-                    try:
-                        text = line.decode("utf-8").rstrip("\r\n")
-                    except UnicodeDecodeError:
-                        yield Quarantined(member, number, "not UTF-8",
-                                          line.decode("utf-8", errors="replace").rstrip("\n"))
-                        continue
-                    if not text.strip():
-                        continue
-                    try:
-                        obj = json.loads(text)
-                    except ValueError:
-                        yield Quarantined(member, number, "not JSON", text)
-                        continue
-                    if not isinstance(obj, dict):
-                        yield Quarantined(member, number, "not a JSON object", text)
-                        continue
-                    try:
-                        yield parse_event(obj, member, number)
-                    except ValueError as exc:
-                        yield Quarantined(member, number, str(exc), text)
+            try:
+                for first, lines in iter_member_lines(zf, info.filename, batch_lines):
+                    yield parse_lines(info.filename, first, lines)
+            except (EOFError, OSError, zlib.error, zipfile.BadZipFile) as exc:
+                yield MemberFailed(info.filename,
+                                   f"corrupt gzip member: {type(exc).__name__}: {exc}")
+
+
+def batch_events(batch: ParsedBatch) -> list[Event]:
+    """A ParsedBatch as Event objects (for tests and small tools)."""
+    props: dict[int, list[EventProperty]] = {}
+    for row in batch.properties.to_pylist():
+        props.setdefault(row["event_index"], []).append(
+            EventProperty(row["property_type"], row["key"], row["value"]))
+    return [Event(**{k: v for k, v in row.items() if k != "event_key"},
+                  properties=tuple(props.get(i, ()))) for i, row in
+            enumerate(batch.events.to_pylist())]
+
+
+def iter_events(zip_path: Path) -> Iterator[Event | Quarantined]:
+    """The same parse as Event/Quarantined objects in line order, a member at a time."""
+    pending: list = []
+    for item in iter_batches(zip_path):
+        if isinstance(item, MemberFailed):
+            pending = [p for p in pending if p.member != item.member]
+            yield from pending
+            pending = []
+            yield Quarantined(item.member, None, item.reason, None)
+            continue
+        if pending and pending[0].member != item.member:
+            yield from pending
+            pending = []
+        pending.extend(sorted([*batch_events(item), *item.quarantined],
+                              key=lambda x: x.line_number))
+    yield from pending

@@ -126,3 +126,85 @@ def test_timezone_offsets_are_converted_to_utc(tmp_path):
         _lines(_event(event_time="2024-03-01T02:00:00+02:00")))})
     [event] = list(iter_events(path))
     assert event.event_time == datetime(2024, 3, 1, 0, 0, tzinfo=timezone.utc)
+
+
+def _reference(line: bytes, member: str, number: int):
+    """What the row-wise reference parser makes of one line (no bulk path involved)."""
+    from include.sources.amplitude import parse_event
+
+    try:
+        return parse_event(json.loads(line), member, number)
+    except ValueError as exc:
+        return str(exc)
+
+
+def test_bulk_path_agrees_with_the_reference_parser_on_odd_types(tmp_path):
+    # A batch of ordinary events plus rows the bulk path cannot type: the bulk result must
+    # equal parse_event's, row by row, and nothing may be silently coerced (a float id).
+    odd = [
+        _event(**{"$insert_id": "int-user"}, user_id=42),
+        _event(**{"$insert_id": "str-paying"}, paying="true"),
+        _event(**{"$insert_id": "float-id"}, event_id=1.5),
+        _event(**{"$insert_id": "bool-id"}, amplitude_id=True),
+        _event(**{"$insert_id": "offset"}, event_time="2024-03-01T01:00:00+01:00"),
+        _event(**{"$insert_id": "empty-str"}, platform="", country=""),
+        _event(**{"$insert_id": 99}),
+        _event(**{"$insert_id": "huge"}, session_id=2 ** 70),
+        _event(**{"$insert_id": "props-list"}, event_properties=[1, 2]),
+    ]
+    plain = [_event(**{"$insert_id": f"p{i}"}, session_id=i) for i in range(20)]
+    lines = [json.dumps(e, ensure_ascii=False).encode() for e in plain + odd]
+    path = _zip(tmp_path, {"o.json.gz": gzip.compress(b"\n".join(lines))})
+    got = {i.line_number: i if isinstance(i, Event) else i.reason for i in iter_events(path)}
+    assert len(got) == len(lines)
+    for number, line in enumerate(lines, start=1):
+        assert got[number] == _reference(line, "o.json.gz", number), number
+    assert got[len(plain) + 3] == "bad event_id: 1.5"
+    assert got[len(plain) + 7].insert_id == "99"
+
+
+def test_bulk_path_alone_matches_the_reference(tmp_path):
+    # Only well-typed events: every row goes through the bulk path.
+    events = [_event(**{"$insert_id": f"b{i}"}, event_id=i, paying=bool(i % 2),
+                     user_properties={"n": i, "nested": {"z": 1, "a": [i, "é"]}})
+              for i in range(50)]
+    lines = [json.dumps(e, ensure_ascii=False).encode() for e in events]
+    path = _zip(tmp_path, {"b.json.gz": gzip.compress(b"\n".join(lines) + b"\n")})
+    got = list(iter_events(path))
+    assert [g.line_number for g in got] == list(range(1, 51))
+    for g, line in zip(got, lines):
+        ref = _reference(line, "b.json.gz", g.line_number)
+        assert g == ref
+        assert sorted(g.properties, key=repr) == sorted(ref.properties, key=repr)
+
+
+def test_nul_character_is_quarantined_not_loaded(tmp_path):
+    path = _zip(tmp_path, {"n.json.gz": gzip.compress(
+        _lines(_event(user_id="a\u0000b"), _event(**{"$insert_id": "ok"})))})
+    items = list(iter_events(path))
+    assert [type(i).__name__ for i in items] == ["Quarantined", "Event"]
+    assert "NUL" in items[0].reason and "\\u0000" in items[0].raw_line
+
+
+def test_batches_split_a_member_with_continuous_line_numbers(tmp_path):
+    from include.sources.amplitude import ParsedBatch, iter_batches
+
+    events = [_event(**{"$insert_id": f"s{i}"}) for i in range(25)]
+    path = _zip(tmp_path, {"s.json.gz": gzip.compress(_lines(*events))})
+    batches = list(iter_batches(path, batch_lines=10))
+    assert [type(b) for b in batches] == [ParsedBatch] * 3
+    numbers = [n for b in batches for n in b.events.column("line_number").to_pylist()]
+    assert numbers == list(range(1, 26))
+    assert sum(b.properties.num_rows for b in batches) == 25 * sum(
+        len(events[0][f]) for f in ("event_properties", "user_properties", "group_properties",
+                                    "groups", "data"))
+
+
+def test_long_integers_keep_every_digit(tmp_path):
+    big = 123456789012345678901234567890
+    path = _zip(tmp_path, {"g.json.gz": gzip.compress(_lines(
+        _event(event_properties={"big": big}), _event(user_id="back\\u0000slash")))})
+    first, second = list(iter_events(path))
+    assert dict(((p.property_type, p.key), p.value) for p in first.properties)[
+        ("event", "big")] == str(big)
+    assert second.user_id == "back\\u0000slash"  # an escaped backslash is not a NUL
