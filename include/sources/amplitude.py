@@ -37,7 +37,6 @@ import gzip
 import json
 import logging
 import os
-import re
 import zipfile
 import zlib
 from collections.abc import Iterator
@@ -45,7 +44,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
+import msgspec
 import requests
+from msgspec import Raw
 
 from include.http import retrying_session
 
@@ -195,19 +196,74 @@ class AmplitudeClient:
 # --- parser ---------------------------------------------------------------------------
 
 BATCH_LINES = 10_000
-NUL_ESCAPE = b"\\u0000"  # PostgreSQL text cannot hold NUL: such a line is quarantined
-# orjson reads an integer beyond 64 bits as a float (losing digits); json.loads keeps it exact,
-# so a line with a run of 20+ digits takes the row-wise path.
-_LONG_NUMBER = re.compile(rb"[0-9]{20}")
-ID_FIELDS = ("insert_id", "uuid", "user_id", "device_id", "event_type", "platform", "os_name",
-             "country", "city")
-_WIRE = {"insert_id": "$insert_id"}
+NUL_ESCAPE = b"\\u0000"  # PostgreSQL text cannot hold NUL: such a line takes the row path
+STRING_FIELDS = ("insert_id", "uuid", "user_id", "device_id", "event_type", "platform",
+                 "os_name", "country", "city")
 INT_FIELDS = ("event_id", "amplitude_id", "session_id")
 TIME_FIELDS = ("event_time", "client_event_time", "server_upload_time")
 EVENT_COLUMNS = ("event_key", "insert_id", "uuid", "event_id", "amplitude_id", "user_id",
                  "device_id", "session_id", "event_time", "client_event_time",
                  "server_upload_time", "event_type", "platform", "os_name", "country", "city",
                  "paying", "member", "line_number")
+_RENAME = {"insert_id": "$insert_id"}
+
+
+class _Typed(msgspec.Struct, rename=_RENAME):
+    """The wire event as the bulk path reads it: typed scalars, property values kept as the
+    raw JSON text they arrived as (msgspec.Raw: exact digits, no re-serialization)."""
+    insert_id: str | None = None
+    uuid: str | None = None
+    event_id: int | None = None
+    amplitude_id: int | None = None
+    user_id: str | None = None
+    device_id: str | None = None
+    session_id: int | None = None
+    event_time: str | None = None
+    client_event_time: str | None = None
+    server_upload_time: str | None = None
+    event_type: str | None = None
+    platform: str | None = None
+    os_name: str | None = None
+    country: str | None = None
+    city: str | None = None
+    paying: bool | None = None
+    event_properties: dict[str, Raw] | None = None
+    user_properties: dict[str, Raw] | None = None
+    group_properties: dict[str, Raw] | None = None
+    groups: dict[str, Raw] | None = None
+    data: dict[str, Raw] | None = None
+
+
+class _Loose(msgspec.Struct, rename=_RENAME):
+    """The same event read leniently, for the row-wise reference parser."""
+    insert_id: object = None
+    uuid: object = None
+    event_id: object = None
+    amplitude_id: object = None
+    user_id: object = None
+    device_id: object = None
+    session_id: object = None
+    event_time: object = None
+    client_event_time: object = None
+    server_upload_time: object = None
+    event_type: object = None
+    platform: object = None
+    os_name: object = None
+    country: object = None
+    city: object = None
+    paying: object = None
+    event_properties: Raw = Raw(b"null")
+    user_properties: Raw = Raw(b"null")
+    group_properties: Raw = Raw(b"null")
+    groups: Raw = Raw(b"null")
+    data: Raw = Raw(b"null")
+
+
+_TYPED_LIST = msgspec.json.Decoder(list[_Typed])
+_TYPED = msgspec.json.Decoder(_Typed)
+_LOOSE = msgspec.json.Decoder(_Loose)
+_PROPS = msgspec.json.Decoder(dict[str, Raw])
+_STRING = msgspec.json.Decoder(str)
 
 
 def _schemas():
@@ -242,12 +298,18 @@ class MemberFailed:
     reason: str
 
 
-def _text(value) -> str | None:
-    if value is None:
+# --- the row-wise reference parser: the semantics; the bulk path must agree with it ------
+
+
+def _raw_text(raw) -> str | None:
+    """A property value as text: a JSON string is the string itself, null is None, anything
+    else (number, boolean, object, array) is its JSON text as received."""
+    text = bytes(raw).strip()
+    if text == b"null":
         return None
-    if isinstance(value, str):
-        return value
-    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    if text[:1] == b'"':
+        return _STRING.decode(text)
+    return text.decode("utf-8")
 
 
 def _time(value, field: str, required: bool) -> datetime | None:
@@ -284,6 +346,8 @@ def _int(value, field: str) -> int | None:
 def _str(value) -> str | None:
     if value is None or value == "":
         return None
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, ensure_ascii=False)
     return value if isinstance(value, str) else str(value)
 
 
@@ -295,115 +359,121 @@ def _bool(value) -> bool | None:
     return None
 
 
-def parse_event(obj: dict, member: str, line_number: int) -> Event:
-    """One decoded event line -> Event; ValueError with the reason when unusable.
-    The reference semantics: the bulk path in `_bulk_columns` must agree with it."""
-    insert_id, uid = _str(obj.get("$insert_id")), _str(obj.get("uuid"))
+def parse_line(line: bytes, member: str, line_number: int) -> Event | Quarantined:
+    """One line of a member -> Event, or Quarantined with the reason (the reference)."""
+    try:
+        text = line.decode("utf-8").rstrip("\r\n")
+    except UnicodeDecodeError:
+        return Quarantined(member, line_number, "not UTF-8",
+                           line.decode("utf-8", errors="replace").rstrip("\r\n"))
+    try:
+        obj = _LOOSE.decode(line)
+    except msgspec.ValidationError:
+        return Quarantined(member, line_number, "not a JSON object", text)
+    except msgspec.DecodeError:
+        return Quarantined(member, line_number, "not JSON", text)
+    try:
+        event = _event_from_loose(obj, member, line_number)
+    except ValueError as exc:
+        return Quarantined(member, line_number, str(exc), text)
+    if NUL_ESCAPE in line and _has_nul(event):
+        return Quarantined(member, line_number, "holds a NUL character (\\u0000), which "
+                           "PostgreSQL text cannot store", text)
+    return event
+
+
+def _event_from_loose(obj: _Loose, member: str, line_number: int) -> Event:
+    insert_id, uid = _str(obj.insert_id), _str(obj.uuid)
     if insert_id is None and uid is None:
         raise ValueError("missing $insert_id and uuid")
     props = []
     for ptype, field in PROPERTY_FIELDS:
-        value = obj.get(field)
-        if value is None:
+        raw = getattr(obj, field)
+        if bytes(raw).strip() == b"null":
             continue
-        if not isinstance(value, dict):
-            raise ValueError(f"{field} is not an object")
-        props.extend(EventProperty(ptype, str(k), _text(v)) for k, v in value.items())
+        try:
+            values = _PROPS.decode(raw)
+        except msgspec.DecodeError:
+            raise ValueError(f"{field} is not an object") from None
+        props.extend(EventProperty(ptype, k, _raw_text(v)) for k, v in values.items())
     return Event(
         member=member, line_number=line_number, insert_id=insert_id, uuid=uid,
-        event_id=_int(obj.get("event_id"), "event_id"),
-        amplitude_id=_int(obj.get("amplitude_id"), "amplitude_id"),
-        user_id=_str(obj.get("user_id")), device_id=_str(obj.get("device_id")),
-        session_id=_int(obj.get("session_id"), "session_id"),
-        event_time=_time(obj.get("event_time"), "event_time", required=True),
-        client_event_time=_time(obj.get("client_event_time"), "client_event_time", False),
-        server_upload_time=_time(obj.get("server_upload_time"), "server_upload_time", False),
-        event_type=_str(obj.get("event_type")), platform=_str(obj.get("platform")),
-        os_name=_str(obj.get("os_name")), country=_str(obj.get("country")),
-        city=_str(obj.get("city")), paying=_bool(obj.get("paying")),
-        properties=tuple(props),
+        event_id=_int(obj.event_id, "event_id"),
+        amplitude_id=_int(obj.amplitude_id, "amplitude_id"),
+        user_id=_str(obj.user_id), device_id=_str(obj.device_id),
+        session_id=_int(obj.session_id, "session_id"),
+        event_time=_time(obj.event_time, "event_time", required=True),
+        client_event_time=_time(obj.client_event_time, "client_event_time", False),
+        server_upload_time=_time(obj.server_upload_time, "server_upload_time", False),
+        event_type=_str(obj.event_type), platform=_str(obj.platform),
+        os_name=_str(obj.os_name), country=_str(obj.country), city=_str(obj.city),
+        paying=_bool(obj.paying), properties=tuple(props),
     )
 
 
-def _decode_failure(line: bytes, member: str, number: int) -> Quarantined | dict:
-    """The slow look at a line orjson refused (or one holding a NUL): the object, or why not."""
-    try:
-        text = line.decode("utf-8").rstrip("\r\n")
-    except UnicodeDecodeError:
-        return Quarantined(member, number, "not UTF-8",
-                           line.decode("utf-8", errors="replace").rstrip("\r\n"))
-    try:
-        obj = json.loads(text)
-    except ValueError:
-        return Quarantined(member, number, "not JSON", text)
-    if not isinstance(obj, dict):
-        return Quarantined(member, number, "not a JSON object", text)
-    if NUL_ESCAPE in line and _has_nul(obj):
-        return Quarantined(member, number, "holds a NUL character (\\u0000), which PostgreSQL "
-                           "text cannot store", text)
-    return obj
+def _has_nul(event: Event) -> bool:
+    values = [getattr(event, f) for f in STRING_FIELDS]
+    values += [v for p in event.properties for v in (p.key, p.value)]
+    return any(isinstance(v, str) and "\x00" in v for v in values)
 
 
-def _has_nul(value) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(map(_has_nul, value))
-    return False
+# --- the bulk path ----------------------------------------------------------------------
 
 
-def _bulk_columns(objs: list[dict]) -> dict:
-    """Columns for well-formed events, in bulk; raises (TypeError, ValueError, ArrowException)
-    when any value has a type the bulk path does not handle, so the caller falls back."""
+def _bulk(events: list[_Typed]) -> tuple[dict, tuple]:
+    """Columns for typed events; raises ValueError/ArrowException for anything the bulk
+    path does not cover (a time Arrow cannot cast), so the caller takes the row path."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
     events_schema, _ = _schemas()
     cols = {}
-    for name in ID_FIELDS:
-        wire = _WIRE.get(name, name)
-        arr = pa.array([o.get(wire) for o in objs], pa.string())
-        cols[name] = pc.if_else(pc.equal(arr, ""), pa.scalar(None, pa.string()), arr) \
-            if arr.null_count < len(arr) else arr
+    null_string = pa.scalar(None, pa.string())
+    for name in STRING_FIELDS:
+        arr = pa.array([getattr(e, name) for e in events], pa.string())
+        cols[name] = pc.if_else(pc.equal(arr, ""), null_string, arr)  # "" is no value
     cols["event_key"] = pc.coalesce(cols["insert_id"], cols["uuid"])
-    if cols["event_key"].null_count:
-        raise ValueError("an event without an id")
     for name in INT_FIELDS:
-        arr = pa.array([o.get(name) for o in objs])  # inferred: a float must not truncate
-        if arr.type not in (pa.int64(), pa.null()):
-            raise TypeError(f"{name} is {arr.type}")
-        cols[name] = arr.cast(pa.int64())
+        cols[name] = pa.array([getattr(e, name) for e in events], pa.int64())
     for name in TIME_FIELDS:
-        arr = pa.array([o.get(name) or None for o in objs], pa.string())
+        arr = pa.array([getattr(e, name) or None for e in events], pa.string())
         cols[name] = arr.cast(pa.timestamp("us")).cast(events_schema.field(name).type)
-    if cols["event_time"].null_count:
-        raise ValueError("an event without event_time")
-    cols["paying"] = pa.array([o.get("paying") for o in objs], pa.bool_())
-    return cols
-
-
-def _property_rows(objs: list[dict]):
-    """(event_index, property_type, key, value) columns for the events `objs`."""
-    from orjson import OPT_SORT_KEYS, dumps
-
-    index, types, keys, values = [], [], [], []
+    cols["paying"] = pa.array([e.paying for e in events], pa.bool_())
+    if cols["event_key"].null_count or cols["event_time"].null_count:
+        raise ValueError("an event without an id or event_time")
+    index, types, keys, raws = [], [], [], []
     for ptype, field in PROPERTY_FIELDS:
-        for i, obj in enumerate(objs):
-            props = obj.get(field)
+        for i, e in enumerate(events):
+            props = getattr(e, field)
             if props:
                 n = len(props)
                 keys.extend(props.keys())
-                values.extend(props.values())
+                raws.extend(props.values())
                 index.extend([i] * n)
                 types.extend([ptype] * n)
-    values = [v if v.__class__ is str or v is None else dumps(v, option=OPT_SORT_KEYS).decode()
-              for v in values]
-    return index, types, keys, values
+    return cols, (index, types, keys, _raw_texts(raws))
 
 
-def _events_from_objects(events: list[Event]) -> tuple[dict, tuple]:
+def _raw_texts(raws: list) -> object:
+    """_raw_text over many values, vectorized in Arrow; only escaped strings take Python."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    text = pc.utf8_trim_whitespace(pa.array(list(map(bytes, raws)), pa.binary())
+                                   .cast(pa.string()))
+    is_string = pc.starts_with(text, '"')
+    out = pc.if_else(is_string, pc.utf8_slice_codeunits(text, 1, -1), text)
+    out = pc.if_else(pc.equal(text, "null"), pa.scalar(None, pa.string()), out)
+    escaped = pc.and_(is_string, pc.match_substring(text, "\\"))
+    if escaped.true_count:
+        where = pc.indices_nonzero(escaped).to_pylist()
+        decoded = {i: _STRING.decode(bytes(raws[i]).strip()) for i in where}
+        out = pa.array([decoded[i] if i in decoded else v
+                        for i, v in enumerate(out.to_pylist())], pa.string())
+    return out
+
+
+def _events_columns(events: list[Event]) -> tuple[dict, tuple]:
     import pyarrow as pa
 
     events_schema, _ = _schemas()
@@ -415,64 +485,55 @@ def _events_from_objects(events: list[Event]) -> tuple[dict, tuple]:
         for p in e.properties:
             index.append(i), types.append(p.property_type), keys.append(p.key)
             values.append(p.value)
-    return cols, (index, types, keys, values)
+    return cols, (index, types, keys, pa.array(values, pa.string()))
 
 
 def parse_lines(member: str, first_line: int, lines: list[bytes]) -> ParsedBatch:
-    """Lines `first_line`, `first_line + 1`, ... of `member` -> one ParsedBatch."""
+    """Lines `first_line`, `first_line + 1`, ... of `member` -> one ParsedBatch: one msgspec
+    decode of the whole batch into typed structs, columns built in Arrow; lines the bulk
+    path cannot take go through `parse_line`."""
     import pyarrow as pa
-    from orjson import JSONDecodeError, loads
 
     events_schema, props_schema = _schemas()
-    bad: list[Quarantined] = []
-    fast, fast_numbers, fast_lines, slow = [], [], [], []
-    for i, line in enumerate(lines):
-        number = first_line + i
-        if not line or line.isspace():
-            continue
+    numbered = [(first_line + i, line) for i, line in enumerate(lines)
+                if line and not line.isspace()]
+    fast_numbers, fast, slow = [], [], []
+    if numbered and not any(NUL_ESCAPE in line for _, line in numbered):
         try:
-            if NUL_ESCAPE in line or _LONG_NUMBER.search(line):
-                raise JSONDecodeError("for the row-wise path", "", 0)
-            obj = loads(line)
-            if obj.__class__ is not dict:
-                raise JSONDecodeError("not an object", "", 0)
-        except JSONDecodeError:
-            obj = _decode_failure(line, member, number)
-            if isinstance(obj, Quarantined):
-                bad.append(obj)
-                continue
-            slow.append((obj, number, line))
-            continue
-        if (obj.get("$insert_id") or obj.get("uuid")) and obj.get("event_time"):
-            fast.append(obj)
-            fast_numbers.append(number)
-            fast_lines.append(line)
-        else:
-            slow.append((obj, number, line))
+            fast = _TYPED_LIST.decode(b"[" + b",".join(line for _, line in numbered) + b"]")
+            fast_numbers = [n for n, _ in numbered]
+        except msgspec.DecodeError:
+            fast = []
+    if not fast:  # some line is not a clean typed event: sort them out one by one
+        for number, line in numbered:
+            try:
+                if NUL_ESCAPE in line:
+                    raise msgspec.DecodeError("NUL")
+                fast.append(_TYPED.decode(line))
+                fast_numbers.append(number)
+            except msgspec.DecodeError:
+                slow.append((number, line))
     parts = []
     if fast:
         try:
-            cols = _bulk_columns(fast)
-            prop_cols = _property_rows(fast)
-            parts.append((cols, fast_numbers, prop_cols))
-        except (TypeError, ValueError, OverflowError, AttributeError, pa.ArrowException):
-            # exact ints: the row-wise path decodes the line again with json.loads
-            slow = [(json.loads(line), n, line) for n, line in zip(fast_numbers, fast_lines)] \
-                + slow
+            parts.append((*_bulk(fast), fast_numbers))
+        except (ValueError, TypeError, OverflowError, pa.ArrowException):
+            by_number = dict(numbered)
+            slow = sorted(slow + [(n, by_number[n]) for n in fast_numbers])
+    bad: list[Quarantined] = []
     if slow:
         typed, numbers = [], []
-        for obj, number, line in slow:
-            try:
-                typed.append(parse_event(obj, member, number))
+        for number, line in slow:
+            item = parse_line(line, member, number)
+            if isinstance(item, Quarantined):
+                bad.append(item)
+            else:
+                typed.append(item)
                 numbers.append(number)
-            except ValueError as exc:
-                bad.append(Quarantined(member, number, str(exc),
-                                       line.decode("utf-8").rstrip("\r\n")))
         if typed:
-            cols, prop_cols = _events_from_objects(typed)
-            parts.append((cols, numbers, prop_cols))
+            parts.append((*_events_columns(typed), numbers))
     event_batches, prop_batches, offset = [], [], 0
-    for cols, numbers, (index, types, keys, values) in parts:
+    for cols, (index, types, keys, values), numbers in parts:
         n = len(numbers)
         cols["member"] = pa.array([member] * n, pa.string())
         cols["line_number"] = pa.array(numbers, pa.int32())
@@ -480,9 +541,8 @@ def parse_lines(member: str, first_line: int, lines: list[bytes]) -> ParsedBatch
             [cols[c] for c in EVENT_COLUMNS], schema=events_schema))
         prop_batches.append(pa.RecordBatch.from_arrays(
             [pa.array([offset + i for i in index], pa.int32()), pa.array(types, pa.string()),
-             pa.array(keys, pa.string()), pa.array(values, pa.string())], schema=props_schema))
+             pa.array(keys, pa.string()), values], schema=props_schema))
         offset += n
-    bad.sort(key=lambda q: q.line_number)
     return ParsedBatch(member, _one_batch(event_batches, events_schema),
                        _one_batch(prop_batches, props_schema), bad)
 
