@@ -5,14 +5,15 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import DAG, task
 
-from include.assets import COUNTY_POPULATION_ASSET, MARTS_ASSET, STATES_ASSET, YELP_ASSET
+from include.assets import (AMPLITUDE_RAW_ASSET, COUNTY_POPULATION_ASSET, MARTS_ASSET,
+                            STATES_ASSET, YELP_ASSET)
 from include.dbt_tasks import dbt_task_group
 from include.taxonomy import default_args
 
 with DAG(
     dag_id="warehouse",
-    # Geography once both of its sources landed; again when Yelp has landed the day.
-    schedule=(STATES_ASSET & COUNTY_POPULATION_ASSET) | YELP_ASSET,
+    # Geography once both of its sources landed; again when Yelp or Amplitude landed the day.
+    schedule=(STATES_ASSET & COUNTY_POPULATION_ASSET) | YELP_ASSET | AMPLITUDE_RAW_ASSET,
     start_date=pendulum.datetime(2024, 1, 1, tz="UTC"),
     catchup=False,
     max_active_runs=1,
@@ -21,9 +22,9 @@ with DAG(
     doc_md="""
 ### warehouse
 Runs when both `oltp.state` and `oltp.county_population` have new asset events, and again
-when `oltp.business` (Yelp) has (day D is taken from the events, or from the logical date of
-a manual run): exports the changed OLTP
-rows to the S3 lake as Parquet (`lake_s3`), loads day D into the warehouse staging schema
+when `oltp.business` (Yelp) or `raw.amplitude_event` (Amplitude) has (day D is taken from
+the events, or from the logical date of a manual run): exports the changed OLTP rows and
+Amplitude's day D (events and properties, whole) to the S3 lake as Parquet (`lake_s3`), loads day D into the warehouse staging schema
 (`WAREHOUSE`, default the local PostgreSQL `warehouse_db`), reconciles Postgres with the
 warehouse, and builds the dbt project: the `dbt` task group has one task per dbt node
 (snapshots, `stg_` views, marts, each model's tests), rendered by cosmos from the manifest;
@@ -31,7 +32,9 @@ warehouse, and builds the dbt project: the `dbt` task group has one task per dbt
 dbt test result is recorded in `quality.check_results`.
 
 **On call:** a `reconcile_*` failure means staging lost or duplicated rows: rerun the DAG
-for that day (loads replace the day atomically). A red `dbt.<model>` task names the model;
+for that day (loads replace the day atomically). `reconcile_raw_day_rows_amplitude_*`
+failing means the raw Amplitude day changed after it was exported (a rerun of
+`amplitude_events`): rerun this DAG for that day. A red `dbt.<model>` task names the model;
 its `dbt:` rows in `quality.check_results` name the failed test. Clearing a red node task
 reruns just that node (`dbt run`/`dbt test --select`), not the whole build.
 """,

@@ -1,10 +1,14 @@
 """Incremental export of the OLTP tables to the S3 lake as Parquet.
 
-For day D each table's rows with `updated_at` above the watermark of the latest export of
-an earlier day are streamed through a server-side cursor into Arrow record batches and a
+For day D each OLTP table's rows with `updated_at` above the watermark of the latest export
+of an earlier day are streamed through a server-side cursor into Arrow record batches and a
 Parquet file at the deterministic key `<prefix>/<table>/dt=D/part-0000.parquet`. A rerun of
 D uses the same lower bound and overwrites the same key. A day with no change still gets a
 (zero-row) file, so the warehouse load can tell "nothing changed" from "not exported".
+
+Day tables (`day_column` set: the Amplitude raw events and properties) are exported whole
+for their day instead: the rows of `<schema>.<table>` whose `day_column` is D, so a rerun of
+the raw day followed by a rerun of the export replaces the day in the lake and the warehouse.
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ class LakeTable:
     name: str
     key: tuple[str, ...]
     columns: tuple[tuple[str, str], ...]  # (column, arrow type name)
+    schema: str = "oltp"  # the source schema in source_db
+    day_column: str | None = None  # set: export the rows of day D, not an updated_at delta
 
     def arrow_schema(self):
         import pyarrow as pa
@@ -75,6 +81,22 @@ TABLES = (
     LakeTable("business_holding", ("business_id", "holding_date"),
               (("business_id", "string"), ("holding_date", "date"), ("rating", "float64"),
                ("review_count", "int64"), ("is_closed", "bool"), ("updated_at", "timestamp"))),
+    # Amplitude (issue 5): raw events of export day D (one row per event key) and their
+    # property rows, exported whole per day.
+    LakeTable("amplitude_event", ("export_day", "event_key"),
+              (("export_day", "date"), ("event_key", "string"), ("insert_id", "string"),
+               ("uuid", "string"), ("event_id", "int64"), ("amplitude_id", "int64"),
+               ("user_id", "string"), ("device_id", "string"), ("session_id", "int64"),
+               ("event_time", "timestamp"), ("client_event_time", "timestamp"),
+               ("server_upload_time", "timestamp"), ("event_type", "string"),
+               ("platform", "string"), ("os_name", "string"), ("country", "string"),
+               ("city", "string"), ("paying", "bool"), ("archive_key", "string"),
+               ("member", "string"), ("line_number", "int64")),
+              schema="raw", day_column="export_day"),
+    LakeTable("amplitude_event_property", ("export_day", "event_key", "property_type", "key"),
+              (("export_day", "date"), ("event_key", "string"), ("property_type", "string"),
+               ("key", "string"), ("value", "string")),
+              schema="raw", day_column="export_day"),
 )
 
 
@@ -102,23 +124,28 @@ def object_key(prefix: str, table: str, day: date) -> str:
 
 
 def export_table(conn, s3, bucket: str, prefix: str, table: LakeTable, day: date,
-                 schema: str = "oltp") -> dict:
-    """Export `<schema>.<table>` (the OLTP schema unless a benchmark points it elsewhere)."""
+                 schema: str | None = None) -> dict:
+    """Export `<schema>.<table>` (the table's own schema unless a benchmark points it
+    elsewhere)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
     from psycopg import sql
 
-    lower = conn.execute("select max(watermark_to) from lake.exports where table_name = %s "
-                         "and day < %s", (table.name, day)).fetchone()[0]
+    schema = schema or table.schema
+    lower = None if table.day_column else conn.execute(
+        "select max(watermark_to) from lake.exports where table_name = %s and day < %s",
+        (table.name, day)).fetchone()[0]
     arrow_schema = table.arrow_schema()
     cols = [c for c, _ in table.columns]
-    query = sql.SQL("select {cols} from {s}.{t} where %(lower)s::timestamptz is null "
-                    "or updated_at > %(lower)s order by {key}").format(
+    where = sql.SQL("{} = %(day)s").format(sql.Identifier(table.day_column)) \
+        if table.day_column else \
+        sql.SQL("%(lower)s::timestamptz is null or updated_at > %(lower)s")
+    query = sql.SQL("select {cols} from {s}.{t} where {where} order by {key}").format(
         # numeric columns (e.g. a rating) leave PostgreSQL as float8 for Arrow's float64.
         cols=sql.SQL(", ").join(
             sql.SQL("{}::float8").format(sql.Identifier(c)) if t == "float64"
             else sql.Identifier(c) for c, t in table.columns), s=sql.Identifier(schema),
-        t=sql.Identifier(table.name),
+        t=sql.Identifier(table.name), where=where,
         key=sql.SQL(", ").join(map(sql.Identifier, table.key)))
     rows = 0
     upper = lower
@@ -126,7 +153,7 @@ def export_table(conn, s3, bucket: str, prefix: str, table: LakeTable, day: date
     with tempfile.NamedTemporaryFile(suffix=".parquet") as tmp:
         with conn.transaction(), conn.cursor(name=f"export_{table.name}") as cur:
             cur.itersize = BATCH_ROWS
-            cur.execute(query, {"lower": lower})
+            cur.execute(query, {"lower": lower, "day": day})
             with pq.ParquetWriter(tmp.name, arrow_schema, compression="snappy") as writer:
                 while batch := cur.fetchmany(BATCH_ROWS):
                     columns = list(zip(*batch))
@@ -135,8 +162,9 @@ def export_table(conn, s3, bucket: str, prefix: str, table: LakeTable, day: date
                         schema=arrow_schema)
                     writer.write_batch(record)
                     rows += len(batch)
-                    batch_max = max(columns[cols.index("updated_at")])
-                    upper = batch_max if upper is None else max(upper, batch_max)
+                    if not table.day_column:
+                        batch_max = max(columns[cols.index("updated_at")])
+                        upper = batch_max if upper is None else max(upper, batch_max)
         s3.upload_file(tmp.name, bucket, key)
     conn.execute(
         "insert into lake.exports (table_name, day, watermark_from, watermark_to, row_count, "

@@ -22,7 +22,8 @@ from pathlib import Path
 
 STEPS = (("states_page", "include.pipeline.states_page_batch"),
          ("census_population", "include.pipeline.census_batch"),
-         ("yelp_businesses", "include.yelp_pipeline.yelp_batch"))
+         ("yelp_businesses", "include.yelp_pipeline.yelp_batch"),
+         ("amplitude_events", "include.amplitude_pipeline.amplitude_batch"))
 
 
 def run(day: date, run_id: str | None = None) -> dict[str, dict | Exception]:

@@ -1,0 +1,54 @@
+-- Daily active users by UTC event day x platform x country (missing values as '(unknown)').
+-- A user is Amplitude's amplitude_id, else user_id, else device_id. Incremental: the days
+-- that received events since the last build are recomputed whole from
+-- fct_amplitude_event and merged.
+{{ config(
+    materialized='incremental',
+    incremental_strategy='merge',
+    unique_key=['event_date', 'platform', 'country'],
+    on_schema_change='fail',
+    partition_by=({'field': 'event_date', 'data_type': 'date', 'granularity': 'day'}
+                  if target.type == 'bigquery' else none),
+) }}
+
+with events as (
+    select * from {{ ref('fct_amplitude_event') }}
+),
+
+{% if is_incremental() %}
+changed_days as (
+    select distinct event_date from events
+    where _loaded_at > (select coalesce(max(_loaded_at), {{ dbt.cast("'1900-01-01'", api.Column.translate_type('timestamp')) }}) from {{ this }})
+),
+{% endif %}
+
+day_events as (
+    select
+        event_date,
+        coalesce(platform, '(unknown)') as platform,
+        coalesce(country, '(unknown)') as country,
+        case
+            when amplitude_id is not null then {{ dbt.concat(["'a:'", dbt.cast('amplitude_id', dbt.type_string())]) }}
+            when user_id is not null then {{ dbt.concat(["'u:'", 'user_id']) }}
+            else {{ dbt.concat(["'d:'", 'device_id']) }}
+        end as user_identity,
+        _loaded_at
+    from events
+    {% if is_incremental() %}
+    where event_date in (select event_date from changed_days)
+    {% endif %}
+),
+
+final as (
+    select
+        event_date,
+        platform,
+        country,
+        count(distinct user_identity) as active_users,
+        count(*) as events,
+        max(_loaded_at) as _loaded_at
+    from day_events
+    group by event_date, platform, country
+)
+
+select * from final
