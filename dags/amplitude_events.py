@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pendulum
-from airflow.sdk import DAG, task
+from airflow.sdk import DAG, Param, task
 from airflow.timetables.interval import CronDataIntervalTimetable
 
 from include.assets import AMPLITUDE_RAW_ASSET
@@ -19,6 +19,9 @@ with DAG(
     max_active_runs=1,
     default_args=default_args(),
     tags=["source:amplitude", "layer:extract"],
+    params={"from_archive": Param(False, type="boolean",
+                                  description="Re-parse the zips archived in the lake for "
+                                              "day D instead of calling Amplitude.")},
     doc_md="""
 ### amplitude_events
 Exports UTC day D from the Amplitude Export API (`amplitude_api`: login = API key,
@@ -30,7 +33,10 @@ hours; 404 is an empty day; 5xx/504 are retried), archives each zip as received 
 **On call:** bad lines and unreadable gzip members are in `raw.amplitude_quarantine` with
 the member, line and reason; the task fails (after loading the rest) only when their share
 of the day exceeds `AMPLITUDE_MAX_BAD_FRACTION` (default 0.01). Re-parsing a day needs no
-Amplitude call: the archived zips are in the lake. A 401 means the key/secret are wrong.
+Amplitude call: trigger with `{"from_archive": true}` and the zips archived in the lake are
+loaded again. A 401 means the key/secret are wrong. The GX suite on the day (key unique,
+event_type not null, event_time within D ± `AMPLITUDE_EVENT_TIME_LATENCY_HOURS`) records
+its rows in `quality.check_results` and fails the task on a miss, after the load.
 """,
 ) as dag:
 
@@ -39,7 +45,8 @@ Amplitude call: the archived zips are in the lake. A 401 means the key/secret ar
         from include.amplitude_pipeline import amplitude_batch
         from include.taxonomy import logical_day, mark_day, run_context
 
-        result = amplitude_batch(logical_day(context), run_context(context, "export_archive_load"))
+        result = amplitude_batch(logical_day(context), run_context(context, "export_archive_load"),
+                                 from_archive=bool(context["params"].get("from_archive")))
         mark_day(context, AMPLITUDE_RAW_ASSET)
         return result
 

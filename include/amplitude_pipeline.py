@@ -136,21 +136,45 @@ def load_day(conn, day: date, archives: list[tuple[str, Path]]) -> dict:
             "duplicates": seq - kept, "files": len(archives)}
 
 
+def archived_files(s3, bucket: str, prefix: str, day: date, dest: Path
+                   ) -> list[tuple[str, Path]]:
+    """Download the zips archived for `day` (every file ever received for it; duplicates
+    across them are removed by the load's dedup)."""
+    day_prefix = archive_key(prefix, day, "")
+    keys = [o["Key"] for page in s3.get_paginator("list_objects_v2").paginate(
+        Bucket=bucket, Prefix=day_prefix) for o in page.get("Contents", [])]
+    if not keys:
+        raise FileNotFoundError(f"no archived Amplitude export under s3://{bucket}/{day_prefix}")
+    out = []
+    for key in sorted(keys):
+        path = dest / key.rsplit("/", 1)[-1]
+        s3.download_file(bucket, key, str(path))
+        out.append((key, path))
+    return out
+
+
 def amplitude_batch(day: date, ctx: RunContext, conn_id: str = "source_db",
-                    client=None) -> dict:
+                    client=None, from_archive: bool = False) -> dict:
+    """Export day D (or, with `from_archive`, take the zips archived for D without calling
+    Amplitude), archive, load, check."""
     from include.connections import amplitude_client, pg_connect
+    from include.gx_suites import validate_batch
     from include.lake_export import lake_location
     from include.quality import raise_on_failures, record_checks
 
-    client = client or amplitude_client()
     s3, bucket, prefix = lake_location()
     with tempfile.TemporaryDirectory(prefix="amplitude-") as tmp:
-        files = client.export_day(day, Path(tmp))  # streamed to disk; [] = 404, no data
-        archives = []
-        for path in files:
-            key = archive_key(prefix, day, path.name)
-            s3.upload_file(str(path), bucket, key)  # archived before parsing
-            archives.append((key, path))
+        if from_archive:
+            archives = archived_files(s3, bucket, prefix, day, Path(tmp))
+            files = [p for _, p in archives]
+        else:
+            client = client or amplitude_client()
+            files = client.export_day(day, Path(tmp))  # streamed to disk; [] = 404, no data
+            archives = []
+            for path in files:
+                key = archive_key(prefix, day, path.name)
+                s3.upload_file(str(path), bucket, key)  # archived before parsing
+                archives.append((key, path))
         with pg_connect(conn_id, autocommit=True) as conn:
             loaded = load_day(conn, day, archives)
             total = loaded["events"] + loaded["duplicates"] + loaded["quarantined"]
@@ -160,11 +184,13 @@ def amplitude_batch(day: date, ctx: RunContext, conn_id: str = "source_db",
                 CheckResult("amplitude_events_loaded", "completeness", "raw.amplitude_event",
                             "pass", loaded["events"], ">= 0",
                             {"files": loaded["files"], "empty_day": not files,
+                             "from_archive": from_archive,
                              "duplicates_dropped": loaded["duplicates"]}),
                 CheckResult("amplitude_quarantine_share", "validity", "raw.amplitude_quarantine",
                             "pass" if share <= limit else "fail", round(share, 6), f"<= {limit}",
                             {"quarantined": loaded["quarantined"], "lines": total}),
             ]
+            results += validate_batch("amplitude_event", day, conn_id)  # the day, deduped
             record_checks(conn, ctx, results)
             raise_on_failures(results)
     return {**loaded, "changed": {"raw.amplitude_event": loaded["events"]},

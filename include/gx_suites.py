@@ -103,11 +103,40 @@ YELP_REVIEW_SUITE = [
           lambda: _gxe().ExpectColumnValuesToNotBeNull(column="user_id")),
 ]
 
+# Amplitude: the batch is raw export day D (after dedup). The export is by upload time, so
+# event_time may fall slightly outside D: AMPLITUDE_EVENT_TIME_LATENCY_HOURS (default 2,
+# Amplitude's documented export delay) either side is accepted, for at least
+# AMPLITUDE_EVENT_TIME_MOSTLY (default 0.99) of the events, as offline clients upload late.
+AMPLITUDE_QUERY = (
+    "select event_key, insert_id, event_type, extract(epoch from event_time - "
+    "('{batch_id}'::timestamp at time zone 'UTC')) / 3600.0 as hours_from_day_start "
+    "from raw.amplitude_event where export_day = '{batch_id}'")
+
+
+def _latency_hours() -> float:
+    return float(os.environ.get("AMPLITUDE_EVENT_TIME_LATENCY_HOURS", "2"))
+
+
+AMPLITUDE_SUITE = [
+    Check("amplitude_event_key_unique", "uniqueness",
+          lambda: _gxe().ExpectColumnValuesToBeUnique(column="event_key")),
+    Check("amplitude_insert_id_unique", "uniqueness",
+          lambda: _gxe().ExpectColumnValuesToBeUnique(column="insert_id")),
+    Check("amplitude_event_time_in_exported_day", "timeliness",
+          lambda: _gxe().ExpectColumnValuesToBeBetween(
+              column="hours_from_day_start", min_value=-_latency_hours(),
+              max_value=24 + _latency_hours(),
+              mostly=float(os.environ.get("AMPLITUDE_EVENT_TIME_MOSTLY", "0.99")))),
+    Check("amplitude_event_type_not_null", "completeness",
+          lambda: _gxe().ExpectColumnValuesToNotBeNull(column="event_type")),
+]
+
 SUITES = {
     "states_page": ("raw.states_page", STATES_QUERY, STATES_SUITE),
     "census_county_population": ("raw.census_county_population", CENSUS_QUERY, CENSUS_SUITE),
     "yelp_search": ("raw.yelp_search", YELP_SEARCH_QUERY, YELP_SEARCH_SUITE),
     "yelp_review": ("raw.yelp_review", YELP_REVIEW_QUERY, YELP_REVIEW_SUITE),
+    "amplitude_event": ("raw.amplitude_event", AMPLITUDE_QUERY, AMPLITUDE_SUITE),
 }
 
 

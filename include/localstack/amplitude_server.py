@@ -19,7 +19,9 @@ Fault keys of ``POST /_control`` (reset by ``{}``): ``"amplitude"`` is one of ``
 hours succeed), ``"504"`` (every call), ``"504_once"`` (the first call only),
 ``"bad_line"`` (the first member of the first hour has a line that is not JSON and an
 event without ``event_time``) and ``"truncated_member"`` (the first member of the first
-hour is a truncated gzip stream). Every export call counts as ``amplitude`` in
+hour is a truncated gzip stream), ``"resend_previous_hour"`` (the export also carries the
+members of the hour before ``start``, as a re-delivery: events of the previous day appear
+again). Hour 04 UTC of every day has no events (an hour alone is a 404). Every export call counts as ``amplitude`` in
 ``GET /_control``'s requests.
 """
 
@@ -36,7 +38,9 @@ from datetime import datetime, timedelta, timezone
 from urllib.parse import parse_qs
 
 PROJECT_ID = "187520"
-FAULTS = ("404", "400", "504", "504_once", "bad_line", "truncated_member")
+FAULTS = ("404", "400", "504", "504_once", "bad_line", "truncated_member",
+          "resend_previous_hour")
+EMPTY_HOUR = 4  # no event is uploaded during 04:00-04:59 UTC on any day
 MAX_HOURS = 24 * 31
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
 
@@ -68,6 +72,8 @@ def hour_events(hour: datetime) -> list[dict]:
     """The events uploaded during `hour` (tz-aware UTC, on the hour), deterministic."""
     key = hour.strftime("%Y%m%dT%H")
     out = []
+    if hour.hour == EMPTY_HOUR:
+        return out
     for i in range(8 + _h(key, "n") % 8):
         h = lambda *p: _h(key, i, *p)  # noqa: E731
         upload = hour + timedelta(seconds=h("up") % 3600, microseconds=h("us") % 1_000_000)
@@ -123,6 +129,8 @@ def hour_members(hour: datetime, fault: str | None = None,
     """(member name, gzipped NDJSON) of one hour; `first` marks the first hour of an export
     (where bad_line/truncated_member faults go)."""
     events = hour_events(hour)
+    if not events:
+        return []
     n_members = 2 + _h(hour.isoformat(), "members") % 2
     lines: list[list[bytes]] = [[] for _ in range(n_members)]
     for i, event in enumerate(events):
@@ -144,16 +152,21 @@ def hour_members(hour: datetime, fault: str | None = None,
 
 
 def export_zip(start: datetime, end: datetime, fault: str | None = None) -> bytes:
+    """The export zip of hours start..end, or b"" when no hour has data (a 404)."""
     buf = io.BytesIO()
+    empty = True
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as zf:
         hour = start
+        if fault == "resend_previous_hour":  # the hour before the range, sent again
+            hour -= timedelta(hours=1)
         while hour <= end:
             for name, data in hour_members(hour, fault, first=hour == start):
+                empty = False
                 info = zipfile.ZipInfo(name, date_time=(hour.year, hour.month, hour.day,
                                                          hour.hour, 0, 0))
                 zf.writestr(info, data)
             hour += timedelta(hours=1)
-    return buf.getvalue()
+    return b"" if empty else buf.getvalue()
 
 
 def validate_control(payload: dict) -> str | None:
@@ -189,5 +202,7 @@ class AmplitudeService:
         if fault == "400" and end > start:
             return 400, b"Raw data files exceed the 4GB export size limit.", {}, text
         body = export_zip(start, end, fault)
+        if not body:
+            return 404, b"Raw data files were not found.", {}, text
         return 200, body, {"Content-Disposition": "attachment; filename=export.zip"}, \
             "application/zip"
