@@ -109,15 +109,20 @@ def test_404_is_an_empty_day(tmp_path):
 def test_400_splits_into_hours_and_loses_nothing(tmp_path):
     _control({"amplitude": "400"})
     assert _raw("20240301T00", "20240301T23").status_code == 400
-    expected = 0
+    expected, empty = 0, []
     for hour in range(24):
         resp = _raw(f"20240301T{hour:02d}", f"20240301T{hour:02d}")
+        if resp.status_code == 404:  # an hour without data
+            empty.append(f"amplitude_20240301T{hour:02d}.zip")
+            continue
         assert resp.status_code == 200
         expected += _raw_line_count(resp.content)
+    assert len(empty) == 1  # the server's empty hour
     _control({"amplitude": "400"})  # reset the call count
     paths = _client().export_day(DAY, tmp_path)
-    assert len(paths) == 24 and _counts()["amplitude"] == 25
+    assert len(paths) == 23 and _counts()["amplitude"] == 25
     assert sorted(p.name for p in paths)[0] == "amplitude_20240301T00.zip"
+    assert empty[0] not in {p.name for p in paths}
     events, quarantined = _events(paths)
     assert quarantined == [] and len(events) == expected
 
