@@ -119,7 +119,9 @@ def test_dag_order_puts_producers_before_asset_consumers(dagbag):
     assert set(order) == set(dagbag.dag_ids)
     assert order.index("warehouse") > max(order.index("states_page"),
                                           order.index("census_population"),
-                                          order.index("yelp_businesses"))
+                                          order.index("yelp_businesses"),
+                                          order.index("amplitude_events"))
     # Yelp searches are built from the OLTP counties the Census DAG loads.
     assert order.index("yelp_businesses") > order.index("census_population")
-    assert upstream["warehouse"] == {"states_page", "census_population", "yelp_businesses"}
+    assert upstream["warehouse"] == {"states_page", "census_population", "yelp_businesses",
+                                     "amplitude_events"}
