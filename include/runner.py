@@ -186,6 +186,10 @@ def summary(run_ids: list[str] | str) -> None:
                       "oltp.business", "oltp.city", "oltp.category", "oltp.review",
                       "oltp.yelp_user", "oltp.business_holding"):
             print(f"  {table:<26} {conn.execute(f'select count(*) from {table}').fetchone()[0]:>8} rows")
+        print("\nAmplitude raw (source_db):")
+        for table in ("raw.amplitude_event", "raw.amplitude_event_property",
+                      "raw.amplitude_quarantine"):
+            print(f"  {table:<30} {conn.execute(f'select count(*) from {table}').fetchone()[0]:>8} rows")
         print("\nquality.check_results for this run:")
         for dag_id, status, n in conn.execute(
                 "select dag_id, status, count(*) from quality.check_results where run_id = "
@@ -200,7 +204,8 @@ def summary(run_ids: list[str] | str) -> None:
         for table in ("dim_state", "dim_county", "dim_date", "fct_county_population",
                       "dim_city", "dim_business", "dim_category", "bridge_business_category",
                       "dim_transaction_type", "bridge_business_transaction", "dim_user",
-                      "fct_review", "fct_business_holding"):
+                      "fct_review", "fct_business_holding", "fct_amplitude_event",
+                      "amplitude_event_property", "fct_amplitude_daily_active_users"):
             print(f"  marts.{table:<26} "
                   f"{conn.execute(f'select count(*) from marts.{table}').fetchone()[0]:>8} rows")
     print("\nLook around:"
