@@ -23,6 +23,9 @@ class Warehouse(Protocol):
     def staging_latest_sum(self, table: str, column: str) -> int:
         """Sum of a numeric column over the latest version of each key."""
 
+    def staging_days(self, table: str) -> list[date]:
+        """The lake days a staging table holds."""
+
     def staging_day_stats(self, table: str, day: date, column: str | None = None
                           ) -> tuple[int, int | None]:
         """(rows, sum of `column` or None) that staging holds for lake day `day`."""

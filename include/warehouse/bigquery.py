@@ -214,6 +214,12 @@ class BigQueryWarehouse:
         return int(self._row(f"select count(*) from (select distinct {keys} from "
                              f"{{t}}.{table})")[0])
 
+    def staging_days(self, table: str) -> list[date]:
+        settings, bq, _ = clients(self.conn_id)
+        sql = (f"select distinct _lake_day from `{settings.project}.{STAGING_DATASET}.{table}` "
+               f"order by 1")
+        return [r[0] for r in bq.query(sql).result()]
+
     def staging_day_stats(self, table: str, day: date, column: str | None = None):
         total = f"coalesce(sum({column}), 0)" if column else "null"
         row = self._row(f"select count(*), {total} from {{t}}.{table} "

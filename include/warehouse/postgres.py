@@ -78,6 +78,14 @@ class PostgresWarehouse:
                 sql.SQL(", ").join(map(sql.Identifier, spec.key)),
                 sql.Identifier(table))).fetchone()[0]
 
+    def staging_days(self, table: str) -> list[date]:
+        from include.connections import pg_connect
+
+        with pg_connect(self.conn_id) as conn:
+            return [r[0] for r in conn.execute(sql.SQL(
+                "select distinct _lake_day from staging.{} order by 1").format(
+                sql.Identifier(table)))]
+
     def staging_latest_sum(self, table: str, column: str) -> int:
         """Sum of `column` over the latest version of each key in staging."""
         from include.connections import pg_connect

@@ -48,8 +48,35 @@ def _census(params):
 
 
 def _marts(bq, project):
-    return {t: sorted(map(repr, _rows(bq, f"select * from `{project}.marts.{t}`")))
-            for t in ("dim_state", "dim_county", "fct_county_population")}
+    out = {t: sorted(map(repr, _rows(bq, f"select * from `{project}.marts.{t}`")))
+           for t in ("dim_state", "dim_county", "fct_county_population")}
+    out["fct_amplitude_event"] = sorted(map(repr, _rows(
+        bq, f"select insert_id, event_time, event_date, event_type, user_id, device_id, "
+            f"platform, country from `{project}.marts.fct_amplitude_event`")))
+    out["fct_amplitude_daily_active_users"] = sorted(map(repr, _rows(
+        bq, f"select event_date, platform, country, active_users, events "
+            f"from `{project}.marts.fct_amplitude_daily_active_users`")))
+    return out
+
+
+def _amplitude_wire_keys(day) -> set[str]:
+    """The distinct event keys of the day's export, decoded here (no project code)."""
+    import gzip
+    import io
+    import json
+    import zipfile
+
+    conn = get_connection("amplitude_api")
+    r = requests.get(f"{conn.host}/api/2/export", auth=(conn.login, conn.password), timeout=30,
+                     params={"start": f"{day:%Y%m%d}T00", "end": f"{day:%Y%m%d}T23"})
+    r.raise_for_status()
+    keys = set()
+    with zipfile.ZipFile(io.BytesIO(r.content)) as zf:
+        for name in zf.namelist():
+            for line in gzip.decompress(zf.read(name)).decode().splitlines():
+                event = json.loads(line)
+                keys.add(event.get("$insert_id") or event["uuid"])
+    return keys
 
 
 def _load_jobs(bq, since):
@@ -71,8 +98,10 @@ def test_pipeline_on_bigquery_builds_the_marts_and_a_rerun_changes_nothing(bigqu
     # One load job per table for the run (the 1,500 load jobs/table/day quota).
     jobs = _load_jobs(bq, started)
     per_table = {t: sum(1 for j in jobs if j.startswith(f"elt_load_{t}_{DAY:%Y%m%d}_"))
-                 for t in ("state", "census_state", "county", "county_population")}
-    assert per_table == {"state": 1, "census_state": 1, "county": 1, "county_population": 1}
+                 for t in ("state", "census_state", "county", "county_population",
+                           "amplitude_event_property")}
+    assert per_table == {"state": 1, "census_state": 1, "county": 1, "county_population": 1,
+                         "amplitude_event_property": 1}
 
     counties = _census({"get": "NAME,POP,DATE_CODE", "for": "county:*", "in": "state:*"})[1:]
     states = _census({"get": "NAME", "for": "state:*"})[1:]
@@ -90,6 +119,14 @@ def test_pipeline_on_bigquery_builds_the_marts_and_a_rerun_changes_nothing(bigqu
                          f"`{project}.marts.dim_county` c on c.county_key = f.county_key "
                          f"where f.population_year = 2019"))
     assert got == pop_2019
+
+    # Amplitude: one row per distinct event of the day's export, partitioned by event_date.
+    keys = _amplitude_wire_keys(DAY)
+    assert set(r[0] for r in _rows(bq, f"select insert_id from "
+                                       f"`{project}.marts.fct_amplitude_event` "
+                                       f"where export_day = '{DAY.isoformat()}'")) == keys
+    assert bq.get_table(f"{project}.marts.fct_amplitude_event").time_partitioning.field == \
+        "event_date"
 
     with pg_connect("source_db") as conn:
         rows = dict(conn.execute(
