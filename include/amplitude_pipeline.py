@@ -19,11 +19,7 @@ from datetime import date
 from pathlib import Path
 
 from include.quality import CheckResult, RunContext
-
-EVENT_COLS = ("event_key", "insert_id", "uuid", "event_id", "amplitude_id", "user_id",
-              "device_id", "session_id", "event_time", "client_event_time",
-              "server_upload_time", "event_type", "platform", "os_name", "country", "city",
-              "paying", "member", "line_number")  # = sources.amplitude.EVENT_COLUMNS
+from include.sources.amplitude import EVENT_COLUMNS as EVENT_COLS
 _TEMP_TABLES = """
 create temp table amp_event_in (
     seq bigint not null, archive_key text not null, event_key text not null, insert_id text,
@@ -37,10 +33,6 @@ create temp table amp_property_in (seq bigint not null, property_type text not n
 create temp table amp_quarantine_in (archive_key text not null, member text not null,
     line_number integer, reason text not null, raw_line text) on commit drop;
 """
-
-
-class TooManyBadRows(RuntimeError):
-    pass
 
 
 def archive_key(prefix: str, day: date, name: str) -> str:
