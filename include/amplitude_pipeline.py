@@ -67,6 +67,7 @@ def load_day(conn, day: date, archives: list[tuple[str, Path]]) -> dict:
     from include.sources.amplitude import MemberFailed, iter_batches
 
     seq = 0  # events copied so far (after discarding failed members)
+    discarded = 0  # lines read from members that then failed (counted as bad)
     with conn.transaction():
         conn.execute(_TEMP_TABLES)
         for key, path in archives:
@@ -77,11 +78,14 @@ def load_day(conn, day: date, archives: list[tuple[str, Path]]) -> dict:
                     first = member_start.get(item.member, seq)
                     conn.execute("delete from amp_property_in where seq >= %s", (first,))
                     conn.execute("delete from amp_event_in where seq >= %s", (first,))
-                    conn.execute("delete from amp_quarantine_in where archive_key = %s and "
-                                 "member = %s", (key, item.member))
+                    lost = seq - first + conn.execute(
+                        "delete from amp_quarantine_in where archive_key = %s and member = %s",
+                        (key, item.member)).rowcount
+                    discarded += lost
                     seq = first
                     conn.execute("insert into amp_quarantine_in values (%s, %s, null, %s, null)",
-                                 (key, item.member, item.reason))
+                                 (key, item.member, f"{item.reason} ({lost} lines read before "
+                                  f"the failure are not loaded)"))
                     continue
                 member_start.setdefault(item.member, seq)
                 events, n = item.events, item.events.num_rows
@@ -125,7 +129,7 @@ def load_day(conn, day: date, archives: list[tuple[str, Path]]) -> dict:
             "line_number, reason, raw_line) select %s, * from amp_quarantine_in",
             (day,)).rowcount
     return {"events": kept, "properties": props, "quarantined": bad,
-            "duplicates": seq - kept, "files": len(archives)}
+            "duplicates": seq - kept, "discarded": discarded, "files": len(archives)}
 
 
 def archived_files(s3, bucket: str, prefix: str, day: date, dest: Path
@@ -169,9 +173,11 @@ def amplitude_batch(day: date, ctx: RunContext, conn_id: str = "source_db",
                 archives.append((key, path))
         with pg_connect(conn_id, autocommit=True) as conn:
             loaded = load_day(conn, day, archives)
-            total = loaded["events"] + loaded["duplicates"] + loaded["quarantined"]
+            # Bad = quarantined lines and members + the lines a failed member had yielded.
+            bad = loaded["quarantined"] + loaded["discarded"]
+            total = loaded["events"] + loaded["duplicates"] + bad
             limit = float(os.environ.get("AMPLITUDE_MAX_BAD_FRACTION", "0.01"))
-            share = loaded["quarantined"] / total if total else 0.0
+            share = bad / total if total else 0.0
             results = [
                 CheckResult("amplitude_events_loaded", "completeness", "raw.amplitude_event",
                             "pass", loaded["events"], ">= 0",
@@ -180,7 +186,8 @@ def amplitude_batch(day: date, ctx: RunContext, conn_id: str = "source_db",
                              "duplicates_dropped": loaded["duplicates"]}),
                 CheckResult("amplitude_quarantine_share", "validity", "raw.amplitude_quarantine",
                             "pass" if share <= limit else "fail", round(share, 6), f"<= {limit}",
-                            {"quarantined": loaded["quarantined"], "lines": total}),
+                            {"quarantined": loaded["quarantined"],
+                             "lines_of_failed_members": loaded["discarded"], "lines": total}),
             ]
             results += validate_batch("amplitude_event", day, conn_id)  # the day, deduped
             record_checks(conn, ctx, results)

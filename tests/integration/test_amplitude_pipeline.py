@@ -149,3 +149,31 @@ def test_a_truncated_member_is_quarantined_and_too_many_bad_rows_fail_after_load
         assert conn.execute("select line_number, reason like 'corrupt gzip member%%' from "
                             "raw.amplitude_quarantine where export_day = %s",
                             (DAY,)).fetchone() == (None, True)
+
+
+def test_a_member_failing_after_whole_batches_is_discarded_and_counted_as_bad(tmp_path):
+    from include.amplitude_pipeline import load_day
+
+    # 40k small events in one member, cut at 80%: the parser yields whole batches of it
+    # before the gzip stream breaks. None of the member may load, and its lines count as bad.
+    lines = b"".join(json.dumps({"$insert_id": f"cut-{i}", "event_time": "2024-08-01 10:00:00",
+                                 "event_type": "e", "event_properties": {"i": i}}).encode()
+                     + b"\n" for i in range(40_000))
+    data = gzip.compress(lines)
+    good = gzip.compress(json.dumps({"$insert_id": "fine", "event_time": "2024-08-01 10:00:00",
+                                     "event_type": "e"}).encode() + b"\n")
+    path = tmp_path / "cut.zip"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("p/cut#0.json.gz", data[: int(len(data) * 0.8)])
+        zf.writestr("p/fine#0.json.gz", good)
+    with pg_connect("source_db", autocommit=True) as conn:
+        result = load_day(conn, DAY, [("test/cut.zip", path)])
+    assert result["events"] == 1 and result["quarantined"] == 1
+    assert result["discarded"] >= 10_000  # at least one whole batch had been copied
+    events, props, bad = _counts()
+    assert (events, props, bad) == (1, 0, 1)
+    with pg_connect("source_db") as conn:
+        reason = conn.execute("select reason from raw.amplitude_quarantine where "
+                              "export_day = %s", (DAY,)).fetchone()[0]
+    assert reason.startswith("corrupt gzip member") and \
+        f"({result['discarded']} lines read before the failure" in reason
