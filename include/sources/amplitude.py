@@ -40,6 +40,8 @@ import os
 import zipfile
 import zlib
 from collections.abc import Iterator
+from itertools import chain
+from operator import attrgetter
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -208,24 +210,25 @@ EVENT_COLUMNS = ("event_key", "insert_id", "uuid", "event_id", "amplitude_id", "
 _RENAME = {"insert_id": "$insert_id"}
 
 
-class _Typed(msgspec.Struct, rename=_RENAME):
-    """The wire event as the bulk path reads it: typed scalars, property values kept as the
-    raw JSON text they arrived as (msgspec.Raw: exact digits, no re-serialization)."""
-    insert_id: str | None = None
-    uuid: str | None = None
+class _Typed(msgspec.Struct, rename=_RENAME, gc=False):
+    """The wire event as the bulk path reads it: typed numbers, booleans and times; the
+    text fields and property values kept as the raw JSON text they arrived as (msgspec.Raw:
+    no Python str per value, exact digits, no re-serialization)."""
+    insert_id: Raw = Raw(b"null")
+    uuid: Raw = Raw(b"null")
     event_id: int | None = None
     amplitude_id: int | None = None
-    user_id: str | None = None
-    device_id: str | None = None
+    user_id: Raw = Raw(b"null")
+    device_id: Raw = Raw(b"null")
     session_id: int | None = None
     event_time: str | None = None
     client_event_time: str | None = None
     server_upload_time: str | None = None
-    event_type: str | None = None
-    platform: str | None = None
-    os_name: str | None = None
-    country: str | None = None
-    city: str | None = None
+    event_type: Raw = Raw(b"null")
+    platform: Raw = Raw(b"null")
+    os_name: Raw = Raw(b"null")
+    country: Raw = Raw(b"null")
+    city: Raw = Raw(b"null")
     paying: bool | None = None
     event_properties: dict[str, Raw] | None = None
     user_properties: dict[str, Raw] | None = None
@@ -236,21 +239,21 @@ class _Typed(msgspec.Struct, rename=_RENAME):
 
 class _Loose(msgspec.Struct, rename=_RENAME):
     """The same event read leniently, for the row-wise reference parser."""
-    insert_id: object = None
-    uuid: object = None
+    insert_id: Raw = Raw(b"null")
+    uuid: Raw = Raw(b"null")
     event_id: object = None
     amplitude_id: object = None
-    user_id: object = None
-    device_id: object = None
+    user_id: Raw = Raw(b"null")
+    device_id: Raw = Raw(b"null")
     session_id: object = None
     event_time: object = None
     client_event_time: object = None
     server_upload_time: object = None
-    event_type: object = None
-    platform: object = None
-    os_name: object = None
-    country: object = None
-    city: object = None
+    event_type: Raw = Raw(b"null")
+    platform: Raw = Raw(b"null")
+    os_name: Raw = Raw(b"null")
+    country: Raw = Raw(b"null")
+    city: Raw = Raw(b"null")
     paying: object = None
     event_properties: Raw = Raw(b"null")
     user_properties: Raw = Raw(b"null")
@@ -343,12 +346,10 @@ def _int(value, field: str) -> int | None:
         raise ValueError(f"bad {field}: {value!r}") from None
 
 
-def _str(value) -> str | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, (dict, list)):
-        return json.dumps(value, ensure_ascii=False)
-    return value if isinstance(value, str) else str(value)
+def _str(raw) -> str | None:
+    """A text field: the string itself, or the JSON text of any other value (42 -> "42");
+    null and "" are no value."""
+    return _raw_text(raw) or None
 
 
 def _bool(value) -> bool | None:
@@ -420,60 +421,93 @@ def _has_nul(event: Event) -> bool:
 # --- the bulk path ----------------------------------------------------------------------
 
 
+_TYPED_FIELDS = _Typed.__struct_fields__
+_PROPERTY_COLUMNS = tuple((ptype, _TYPED_FIELDS.index(field)) for ptype, field in PROPERTY_FIELDS)
+
+
 def _bulk(events: list[_Typed]) -> tuple[dict, tuple]:
     """Columns for typed events; raises ValueError/ArrowException for anything the bulk
-    path does not cover (a time Arrow cannot cast), so the caller takes the row path."""
+    path does not cover (a time Arrow cannot cast), so the caller takes the row path.
+    The structs are transposed once (astuple + zip, in C) and every column is built by
+    Arrow; property rows come from C-level chains over the dicts, not a Python loop."""
+    import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
 
     events_schema, _ = _schemas()
+    columns = {name: list(map(attrgetter(name), events)) for name in _TYPED_FIELDS}
     cols = {}
     null_string = pa.scalar(None, pa.string())
     for name in STRING_FIELDS:
-        arr = pa.array([getattr(e, name) for e in events], pa.string())
+        arr = _raw_texts(columns[name])
         cols[name] = pc.if_else(pc.equal(arr, ""), null_string, arr)  # "" is no value
     cols["event_key"] = pc.coalesce(cols["insert_id"], cols["uuid"])
     for name in INT_FIELDS:
-        cols[name] = pa.array([getattr(e, name) for e in events], pa.int64())
+        cols[name] = pa.array(columns[name], pa.int64())
     for name in TIME_FIELDS:
-        arr = pa.array([getattr(e, name) or None for e in events], pa.string())
+        arr = pa.array(columns[name], pa.string())
+        arr = pc.if_else(pc.equal(arr, ""), null_string, arr)
         cols[name] = arr.cast(pa.timestamp("us")).cast(events_schema.field(name).type)
-    cols["paying"] = pa.array([e.paying for e in events], pa.bool_())
+    cols["paying"] = pa.array(columns["paying"], pa.bool_())
     if cols["event_key"].null_count or cols["event_time"].null_count:
         raise ValueError("an event without an id or event_time")
     index, types, keys, raws = [], [], [], []
-    for ptype, field in PROPERTY_FIELDS:
-        for i, e in enumerate(events):
-            props = getattr(e, field)
-            if props:
-                n = len(props)
-                keys.extend(props.keys())
-                raws.extend(props.values())
-                index.extend([i] * n)
-                types.extend([ptype] * n)
-    return cols, (index, types, keys, _raw_texts(raws))
+    for ptype, position in _PROPERTY_COLUMNS:
+        values = columns[_TYPED_FIELDS[position]]
+        present = [i for i, props in enumerate(values) if props]
+        if not present:
+            continue
+        dicts = [values[i] for i in present]
+        lengths = list(map(len, dicts))
+        index.append(np.repeat(np.asarray(present, dtype=np.int32), lengths))
+        types.append(pa.array([ptype], pa.string()).take(
+            pa.array(np.zeros(sum(lengths), dtype=np.int32))))
+        keys.extend(chain.from_iterable(map(dict.keys, dicts)))
+        raws.extend(chain.from_iterable(map(dict.values, dicts)))
+    index = np.concatenate(index) if index else np.zeros(0, dtype=np.int32)
+    types = pa.concat_arrays(types) if types else pa.array([], pa.string())
+    return cols, (index, types, _repeated_strings(keys), _raw_texts(raws))
+
+
+def _repeated_strings(values: list[str]):
+    """A string array from many repeated Python strings (property keys): each distinct
+    string is converted once and Arrow takes them by code (pa.array would encode each)."""
+    import numpy as np
+    import pyarrow as pa
+
+    distinct = list(set(values))
+    code = {v: i for i, v in enumerate(distinct)}
+    codes = np.fromiter(map(code.__getitem__, values), dtype=np.int32, count=len(values))
+    return pa.array(distinct, pa.string()).take(pa.array(codes))
 
 
 def _raw_texts(raws: list) -> object:
-    """_raw_text over many values, vectorized in Arrow; only escaped strings take Python."""
+    """_raw_text over many values, vectorized in Arrow; only escaped strings take Python.
+    The raw JSON texts are joined into one buffer with offsets (no bytes object per value)."""
+    import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    text = pc.utf8_trim_whitespace(pa.array(list(map(bytes, raws)), pa.binary())
-                                   .cast(pa.string()))
+    offsets = np.zeros(len(raws) + 1, dtype=np.int64)
+    np.cumsum(np.fromiter(map(len, raws), dtype=np.int64, count=len(raws)), out=offsets[1:])
+    binary = pa.LargeBinaryArray.from_buffers(
+        pa.large_binary(), len(raws), [None, pa.py_buffer(offsets), pa.py_buffer(b"".join(raws))])
+    text = pc.utf8_trim_whitespace(binary.cast(pa.large_string())).cast(pa.string())
     is_string = pc.starts_with(text, '"')
     out = pc.if_else(is_string, pc.utf8_slice_codeunits(text, 1, -1), text)
     out = pc.if_else(pc.equal(text, "null"), pa.scalar(None, pa.string()), out)
     escaped = pc.and_(is_string, pc.match_substring(text, "\\"))
     if escaped.true_count:
         where = pc.indices_nonzero(escaped).to_pylist()
-        decoded = {i: _STRING.decode(bytes(raws[i]).strip()) for i in where}
-        out = pa.array([decoded[i] if i in decoded else v
-                        for i, v in enumerate(out.to_pylist())], pa.string())
+        decoded = pa.array([_STRING.decode(bytes(raws[i]).strip()) for i in where], pa.string())
+        mask = np.zeros(len(raws), dtype=bool)
+        mask[where] = True
+        out = pc.replace_with_mask(out, pa.array(mask), decoded)
     return out
 
 
 def _events_columns(events: list[Event]) -> tuple[dict, tuple]:
+    import numpy as np
     import pyarrow as pa
 
     events_schema, _ = _schemas()
@@ -485,7 +519,8 @@ def _events_columns(events: list[Event]) -> tuple[dict, tuple]:
         for p in e.properties:
             index.append(i), types.append(p.property_type), keys.append(p.key)
             values.append(p.value)
-    return cols, (index, types, keys, pa.array(values, pa.string()))
+    return cols, (np.asarray(index, dtype=np.int32), pa.array(types, pa.string()), keys,
+                  pa.array(values, pa.string()))
 
 
 def parse_lines(member: str, first_line: int, lines: list[bytes]) -> ParsedBatch:
@@ -495,17 +530,18 @@ def parse_lines(member: str, first_line: int, lines: list[bytes]) -> ParsedBatch
     import pyarrow as pa
 
     events_schema, props_schema = _schemas()
-    numbered = [(first_line + i, line) for i, line in enumerate(lines)
-                if line and not line.isspace()]
     fast_numbers, fast, slow = [], [], []
-    if numbered and not any(NUL_ESCAPE in line for _, line in numbered):
+    payload = b",".join(lines) if lines and all(lines) else None  # no empty line: one decode
+    if payload is not None and NUL_ESCAPE not in payload:
         try:
-            fast = _TYPED_LIST.decode(b"[" + b",".join(line for _, line in numbered) + b"]")
-            fast_numbers = [n for n, _ in numbered]
+            fast = _TYPED_LIST.decode(b"[" + payload + b"]")
+            fast_numbers = range(first_line, first_line + len(lines))
         except msgspec.DecodeError:
             fast = []
     if not fast:  # some line is not a clean typed event: sort them out one by one
-        for number, line in numbered:
+        fast_numbers = []
+        for number, line in ((first_line + i, line) for i, line in enumerate(lines)
+                             if line and not line.isspace()):
             try:
                 if NUL_ESCAPE in line:
                     raise msgspec.DecodeError("NUL")
@@ -518,7 +554,7 @@ def parse_lines(member: str, first_line: int, lines: list[bytes]) -> ParsedBatch
         try:
             parts.append((*_bulk(fast), fast_numbers))
         except (ValueError, TypeError, OverflowError, pa.ArrowException):
-            by_number = dict(numbered)
+            by_number = {first_line + i: line for i, line in enumerate(lines)}
             slow = sorted(slow + [(n, by_number[n]) for n in fast_numbers])
     bad: list[Quarantined] = []
     if slow:
@@ -540,8 +576,9 @@ def parse_lines(member: str, first_line: int, lines: list[bytes]) -> ParsedBatch
         event_batches.append(pa.RecordBatch.from_arrays(
             [cols[c] for c in EVENT_COLUMNS], schema=events_schema))
         prop_batches.append(pa.RecordBatch.from_arrays(
-            [pa.array([offset + i for i in index], pa.int32()), pa.array(types, pa.string()),
-             pa.array(keys, pa.string()), values], schema=props_schema))
+            [pa.array(index + offset, pa.int32()), types,
+             keys if isinstance(keys, pa.Array) else pa.array(keys, pa.string()), values],
+            schema=props_schema))
         offset += n
     return ParsedBatch(member, _one_batch(event_batches, events_schema),
                        _one_batch(prop_batches, props_schema), bad)
