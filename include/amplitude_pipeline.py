@@ -28,8 +28,8 @@ create temp table amp_event_in (
     server_upload_time timestamptz, event_type text, platform text, os_name text,
     country text, city text, paying boolean, member text not null, line_number integer not null
 ) on commit drop;
-create temp table amp_property_in (seq bigint not null, property_type text not null,
-    key text not null, value text) on commit drop;
+create temp table amp_property_in (seq bigint not null, event_key text not null,
+    property_type text not null, key text not null, value text) on commit drop;
 create temp table amp_quarantine_in (archive_key text not null, member text not null,
     line_number integer, reason text not null, raw_line text) on commit drop;
 """
@@ -69,6 +69,8 @@ def load_day(conn, day: date, archives: list[tuple[str, Path]]) -> dict:
     seq = 0  # events copied so far (after discarding failed members)
     discarded = 0  # lines read from members that then failed (counted as bad)
     with conn.transaction():
+        # This transaction's sorts and hashes fit in memory; JIT only costs on these plans.
+        conn.execute("set local work_mem = '256MB'; set local jit = off")
         conn.execute(_TEMP_TABLES)
         for key, path in archives:
             member_start: dict[str, int] = {}
@@ -97,23 +99,27 @@ def load_day(conn, day: date, archives: list[tuple[str, Path]]) -> dict:
                                   names=["seq", "archive_key", *events.schema.names]))
                     props = item.properties
                     if props.num_rows:
-                        prop_seq = pc.add(props.column("event_index").cast(pa.int64()),
-                                                  seq)
+                        index = props.column("event_index")
                         _copy_csv(conn, "amp_property_in",
-                                  ("seq", "property_type", "key", "value"),
+                                  ("seq", "event_key", "property_type", "key", "value"),
                                   pa.RecordBatch.from_arrays(
-                                      [prop_seq, *props.columns[1:]],
-                                      names=["seq", "property_type", "key", "value"]))
+                                      [pc.add(index.cast(pa.int64()), seq),
+                                       events.column("event_key").take(index),
+                                       *props.columns[1:]],
+                                      names=["seq", "event_key", "property_type", "key",
+                                             "value"]))
                 if item.quarantined:
                     with conn.cursor().copy("copy amp_quarantine_in from stdin") as copy:
                         for q in item.quarantined:
                             copy.write_row((key, q.member, q.line_number, _clean(q.reason),
                                             _clean(q.raw_line)))
                 seq += n
-        conn.execute("delete from raw.amplitude_event where export_day = %s", (day,))
-        conn.execute("delete from raw.amplitude_quarantine where export_day = %s", (day,))
+        conn.execute("analyze amp_event_in; analyze amp_property_in")
+        for table in ("amplitude_event_property", "amplitude_event", "amplitude_quarantine"):
+            conn.execute(f"delete from raw.{table} where export_day = %s", (day,))
         conn.execute("create temp table amp_keep on commit drop as select distinct on "
                      "(event_key) seq from amp_event_in order by event_key, seq")
+        conn.execute("analyze amp_keep")
         cols = ", ".join(c for c in EVENT_COLS)
         kept = conn.execute(
             f"insert into raw.amplitude_event (export_day, archive_key, {cols}) "
@@ -121,8 +127,8 @@ def load_day(conn, day: date, archives: list[tuple[str, Path]]) -> dict:
             (day,)).rowcount
         props = conn.execute(
             "insert into raw.amplitude_event_property (export_day, event_key, property_type, "
-            "key, value) select %s, e.event_key, p.property_type, p.key, p.value "
-            "from amp_property_in p join amp_keep using (seq) join amp_event_in e using (seq)",
+            "key, value) select %s, event_key, property_type, key, value from amp_property_in "
+            + ("" if kept == seq else "where seq in (select seq from amp_keep)"),
             (day,)).rowcount
         bad = conn.execute(
             "insert into raw.amplitude_quarantine (export_day, archive_key, member, "
