@@ -422,15 +422,14 @@ def _has_nul(event: Event) -> bool:
 
 
 _TYPED_FIELDS = _Typed.__struct_fields__
-_PROPERTY_COLUMNS = tuple((ptype, _TYPED_FIELDS.index(field)) for ptype, field in PROPERTY_FIELDS)
+_PROPERTY_FIELD_NAMES = tuple(field for _, field in PROPERTY_FIELDS)
+_PROPERTY_COLUMNS = tuple((ptype, i) for i, (ptype, _) in enumerate(PROPERTY_FIELDS))
 
 
 def _bulk(events: list[_Typed]) -> tuple[dict, tuple]:
-    """Columns for typed events; raises ValueError/ArrowException for anything the bulk
-    path does not cover (a time Arrow cannot cast), so the caller takes the row path.
-    The structs are transposed once (astuple + zip, in C) and every column is built by
-    Arrow; property rows come from C-level chains over the dicts, not a Python loop."""
-    import numpy as np
+    """Columns for typed events (the per-line path of a batch with some bad lines); raises
+    ValueError/ArrowException for anything it does not cover (a time Arrow cannot cast),
+    so the caller takes the row path."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -451,9 +450,101 @@ def _bulk(events: list[_Typed]) -> tuple[dict, tuple]:
     cols["paying"] = pa.array(columns["paying"], pa.bool_())
     if cols["event_key"].null_count or cols["event_time"].null_count:
         raise ValueError("an event without an id or event_time")
+    return cols, _property_columns(columns)
+
+
+# --- the clean-batch path: Arrow's C++ JSON reader for the scalars, in a thread (it
+# releases the GIL), while msgspec decodes the property objects in this one.
+
+class _PropsOnly(msgspec.Struct, gc=False):
+    event_properties: dict[str, Raw] | None = None
+    user_properties: dict[str, Raw] | None = None
+    group_properties: dict[str, Raw] | None = None
+    groups: dict[str, Raw] | None = None
+    data: dict[str, Raw] | None = None
+
+
+_PROPS_ONLY = msgspec.json.Decoder(list[_PropsOnly])
+_EXECUTOR: dict[int, object] = {}
+
+
+def _executor():
+    from concurrent.futures import ThreadPoolExecutor
+
+    pid = os.getpid()  # a forked worker gets its own thread
+    if pid not in _EXECUTOR:
+        _EXECUTOR.clear()
+        _EXECUTOR[pid] = ThreadPoolExecutor(max_workers=1, thread_name_prefix="amp-json")
+    return _EXECUTOR[pid]
+
+
+def _scalar_schema():
+    import pyarrow as pa
+
+    return pa.schema([("$insert_id" if n == "insert_id" else n, pa.string())
+                      for n in STRING_FIELDS + TIME_FIELDS]
+                     + [(n, pa.int64()) for n in INT_FIELDS] + [("paying", pa.bool_())])
+
+
+def _read_scalars(payload: bytes):
+    """The scalar fields of NDJSON `payload` as an Arrow table (types enforced: a number
+    where a string belongs, a float or a too-large integer in an id, raises)."""
+    import pyarrow as pa
+    import pyarrow.json as pj
+
+    return pj.read_json(
+        pa.BufferReader(payload),
+        read_options=pj.ReadOptions(use_threads=False, block_size=len(payload) + 1),
+        parse_options=pj.ParseOptions(explicit_schema=_scalar_schema(),
+                                      unexpected_field_behavior="ignore"))
+
+
+def _clean_batch(lines: list[bytes]) -> tuple[dict, tuple] | None:
+    """Columns for a batch of clean lines, or None when any line needs a closer look."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    future = _executor().submit(_read_scalars, b"\n".join(lines))
+    try:
+        props = _PROPS_ONLY.decode(b"[" + b",".join(lines) + b"]")
+    except msgspec.DecodeError:
+        props = None
+    try:
+        table = future.result()
+    except (pa.ArrowException, ValueError):
+        return None
+    if props is None or table.num_rows != len(lines):
+        return None
+    events_schema, _ = _schemas()
+    null_string = pa.scalar(None, pa.string())
+    cols = {}
+    for name in STRING_FIELDS + TIME_FIELDS:
+        arr = table.column("$insert_id" if name == "insert_id" else name).combine_chunks()
+        cols[name] = pc.if_else(pc.equal(arr, ""), null_string, arr)  # "" is no value
+    cols["event_key"] = pc.coalesce(cols["insert_id"], cols["uuid"])
+    try:
+        for name in TIME_FIELDS:
+            cols[name] = cols[name].cast(pa.timestamp("us")).cast(
+                events_schema.field(name).type)
+    except pa.ArrowException:
+        return None
+    if cols["event_key"].null_count or cols["event_time"].null_count:
+        return None
+    for name in INT_FIELDS + ("paying",):
+        cols[name] = table.column(name).combine_chunks()
+    columns = {field: list(map(attrgetter(field), props)) for field in _PROPERTY_FIELD_NAMES}
+    return cols, _property_columns(columns)
+
+
+def _property_columns(columns: dict) -> tuple:
+    """(event_index, property_type, key, value) from the property fields' columns (each a
+    list with a dict of Raw values, or None, per event), with C-level chains, no row loop."""
+    import numpy as np
+    import pyarrow as pa
+
     index, types, keys, raws = [], [], [], []
     for ptype, position in _PROPERTY_COLUMNS:
-        values = columns[_TYPED_FIELDS[position]]
+        values = columns[_PROPERTY_FIELD_NAMES[position]]
         present = [i for i, props in enumerate(values) if props]
         if not present:
             continue
@@ -466,7 +557,7 @@ def _bulk(events: list[_Typed]) -> tuple[dict, tuple]:
         raws.extend(chain.from_iterable(map(dict.values, dicts)))
     index = np.concatenate(index) if index else np.zeros(0, dtype=np.int32)
     types = pa.concat_arrays(types) if types else pa.array([], pa.string())
-    return cols, (index, types, _repeated_strings(keys), _raw_texts(raws))
+    return index, types, _repeated_strings(keys), _raw_texts(raws)
 
 
 def _repeated_strings(values: list[str]):
@@ -530,15 +621,13 @@ def parse_lines(member: str, first_line: int, lines: list[bytes]) -> ParsedBatch
     import pyarrow as pa
 
     events_schema, props_schema = _schemas()
-    fast_numbers, fast, slow = [], [], []
-    payload = b",".join(lines) if lines and all(lines) else None  # no empty line: one decode
-    if payload is not None and NUL_ESCAPE not in payload:
-        try:
-            fast = _TYPED_LIST.decode(b"[" + payload + b"]")
-            fast_numbers = range(first_line, first_line + len(lines))
-        except msgspec.DecodeError:
-            fast = []
-    if not fast:  # some line is not a clean typed event: sort them out one by one
+    fast_numbers, fast, slow, parts = [], [], [], []
+    clean = None
+    if lines and all(lines) and not any(NUL_ESCAPE in line for line in lines):
+        clean = _clean_batch(lines)
+    if clean is not None:
+        parts.append((*clean, range(first_line, first_line + len(lines))))
+    else:  # some line is not a clean typed event: sort them out one by one
         fast_numbers = []
         for number, line in ((first_line + i, line) for i, line in enumerate(lines)
                              if line and not line.isspace()):
@@ -549,7 +638,6 @@ def parse_lines(member: str, first_line: int, lines: list[bytes]) -> ParsedBatch
                 fast_numbers.append(number)
             except msgspec.DecodeError:
                 slow.append((number, line))
-    parts = []
     if fast:
         try:
             parts.append((*_bulk(fast), fast_numbers))
