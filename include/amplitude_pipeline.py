@@ -18,6 +18,9 @@ import tempfile
 from datetime import date
 from pathlib import Path
 
+import logging
+import time
+
 from include.quality import CheckResult, RunContext
 from include.sources.amplitude import EVENT_COLUMNS as EVENT_COLS
 _TEMP_TABLES = """
@@ -65,6 +68,15 @@ def load_day(conn, day: date, archives: list[tuple[str, Path]]) -> dict:
     import pyarrow.compute as pc
 
     from include.sources.amplitude import MemberFailed, iter_batches
+
+    log = logging.getLogger(__name__)
+    clock, phases = time.perf_counter(), {}
+
+    def phase(name: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        phases[name] = round(phases.get(name, 0.0) + now - clock, 3)
+        clock = now
 
     seq = 0  # events copied so far (after discarding failed members)
     discarded = 0  # lines read from members that then failed (counted as bad)
@@ -114,27 +126,36 @@ def load_day(conn, day: date, archives: list[tuple[str, Path]]) -> dict:
                             copy.write_row((key, q.member, q.line_number, _clean(q.reason),
                                             _clean(q.raw_line)))
                 seq += n
+        phase("parse_and_copy")
         conn.execute("analyze amp_event_in; analyze amp_property_in")
         for table in ("amplitude_event_property", "amplitude_event", "amplitude_quarantine"):
             conn.execute(f"delete from raw.{table} where export_day = %s", (day,))
         conn.execute("create temp table amp_keep on commit drop as select distinct on "
                      "(event_key) seq from amp_event_in order by event_key, seq")
         conn.execute("analyze amp_keep")
+        phase("delete_day_and_dedup")
         cols = ", ".join(c for c in EVENT_COLS)
         kept = conn.execute(
             f"insert into raw.amplitude_event (export_day, archive_key, {cols}) "
-            f"select %s, archive_key, {cols} from amp_event_in join amp_keep using (seq)",
+            f"select %s, archive_key, {cols} from amp_event_in join amp_keep using (seq) "
+            f"order by event_key",
             (day,)).rowcount
+        phase("insert_events")
         props = conn.execute(
             "insert into raw.amplitude_event_property (export_day, event_key, property_type, "
             "key, value) select %s, event_key, property_type, key, value from amp_property_in "
-            + ("" if kept == seq else "where seq in (select seq from amp_keep)"),
+            + ("" if kept == seq else "where seq in (select seq from amp_keep) ")
+            # in primary-key order: the index grows at its right edge, not at random pages
+            + "order by event_key, property_type, key",
             (day,)).rowcount
+        phase("insert_properties")
         bad = conn.execute(
             "insert into raw.amplitude_quarantine (export_day, archive_key, member, "
             "line_number, reason, raw_line) select %s, * from amp_quarantine_in",
             (day,)).rowcount
-    return {"events": kept, "properties": props, "quarantined": bad,
+    phase("commit")
+    log.info("amplitude load of %s, seconds per phase: %s", day, phases)
+    return {"events": kept, "properties": props, "quarantined": bad, "phases": phases,
             "duplicates": seq - kept, "discarded": discarded, "files": len(archives)}
 
 
