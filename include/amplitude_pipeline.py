@@ -22,17 +22,17 @@ import logging
 import time
 
 from include.quality import CheckResult, RunContext
-from include.sources.amplitude import EVENT_COLUMNS as EVENT_COLS
+from include.sources.amplitude import EVENT_COLUMNS, PROPERTY_FIELDS, RAW_EVENT_COLUMNS
 _TEMP_TABLES = """
 create temp table amp_event_in (
     seq bigint not null, archive_key text not null, event_key text not null, insert_id text,
     uuid text, event_id bigint, amplitude_id bigint, user_id text, device_id text,
     session_id bigint, event_time timestamptz not null, client_event_time timestamptz,
     server_upload_time timestamptz, event_type text, platform text, os_name text,
-    country text, city text, paying boolean, member text not null, line_number integer not null
+    country text, city text, paying boolean, member text not null, line_number integer not null,
+    event_properties jsonb, user_properties jsonb, group_properties jsonb, groups jsonb,
+    data jsonb
 ) on commit drop;
-create temp table amp_property_in (seq bigint not null, event_key text not null,
-    property_type text not null, key text not null, value text) on commit drop;
 create temp table amp_quarantine_in (archive_key text not null, member text not null,
     line_number integer, reason text not null, raw_line text) on commit drop;
 """
@@ -65,7 +65,6 @@ def load_day(conn, day: date, archives: list[tuple[str, Path]]) -> dict:
     rows in one transaction, keeping the first copy of each event key. Python holds one
     batch at a time; the dedup is PostgreSQL's (a DISTINCT ON over the day)."""
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     from include.sources.amplitude import MemberFailed, iter_batches
 
@@ -90,7 +89,6 @@ def load_day(conn, day: date, archives: list[tuple[str, Path]]) -> dict:
                 if isinstance(item, MemberFailed):
                     # Discard what was copied of the member; quarantine it whole, once.
                     first = member_start.get(item.member, seq)
-                    conn.execute("delete from amp_property_in where seq >= %s", (first,))
                     conn.execute("delete from amp_event_in where seq >= %s", (first,))
                     lost = seq - first + conn.execute(
                         "delete from amp_quarantine_in where archive_key = %s and member = %s",
@@ -105,21 +103,10 @@ def load_day(conn, day: date, archives: list[tuple[str, Path]]) -> dict:
                 events, n = item.events, item.events.num_rows
                 if n:
                     seqs = pa.array(range(seq, seq + n), pa.int64())
-                    _copy_csv(conn, "amp_event_in", ("seq", "archive_key") + EVENT_COLS,
+                    _copy_csv(conn, "amp_event_in", ("seq", "archive_key") + EVENT_COLUMNS,
                               pa.RecordBatch.from_arrays(
                                   [seqs, pa.array([key] * n, pa.string()), *events.columns],
                                   names=["seq", "archive_key", *events.schema.names]))
-                    props = item.properties
-                    if props.num_rows:
-                        index = props.column("event_index")
-                        _copy_csv(conn, "amp_property_in",
-                                  ("seq", "event_key", "property_type", "key", "value"),
-                                  pa.RecordBatch.from_arrays(
-                                      [pc.add(index.cast(pa.int64()), seq),
-                                       events.column("event_key").take(index),
-                                       *props.columns[1:]],
-                                      names=["seq", "event_key", "property_type", "key",
-                                             "value"]))
                 if item.quarantined:
                     with conn.cursor().copy("copy amp_quarantine_in from stdin") as copy:
                         for q in item.quarantined:
@@ -127,26 +114,31 @@ def load_day(conn, day: date, archives: list[tuple[str, Path]]) -> dict:
                                             _clean(q.raw_line)))
                 seq += n
         phase("parse_and_copy")
-        conn.execute("analyze amp_event_in; analyze amp_property_in")
+        conn.execute("analyze amp_event_in")
         for table in ("amplitude_event_property", "amplitude_event", "amplitude_quarantine"):
             conn.execute(f"delete from raw.{table} where export_day = %s", (day,))
         conn.execute("create temp table amp_keep on commit drop as select distinct on "
                      "(event_key) seq from amp_event_in order by event_key, seq")
         conn.execute("analyze amp_keep")
         phase("delete_day_and_dedup")
-        cols = ", ".join(c for c in EVENT_COLS)
+        cols = ", ".join(RAW_EVENT_COLUMNS)
         kept = conn.execute(
             f"insert into raw.amplitude_event (export_day, archive_key, {cols}) "
             f"select %s, archive_key, {cols} from amp_event_in join amp_keep using (seq) "
             f"order by event_key",
             (day,)).rowcount
         phase("insert_events")
+        # One row per key of each property object, made by PostgreSQL from the jsonb
+        # (strings unquoted, numbers exact, nested values as JSON text).
+        objects = ", ".join(f"('{ptype}', e.{field})" for ptype, field in PROPERTY_FIELDS)
         props = conn.execute(
             "insert into raw.amplitude_event_property (export_day, event_key, property_type, "
-            "key, value) select %s, event_key, property_type, key, value from amp_property_in "
-            + ("" if kept == seq else "where seq in (select seq from amp_keep) ")
+            "key, value) select %s, e.event_key, p.property_type, j.key, j.value "
+            f"from amp_event_in e cross join lateral (values {objects}) p(property_type, obj) "
+            "cross join lateral jsonb_each_text(p.obj) j "
+            + ("" if kept == seq else "where e.seq in (select seq from amp_keep) ")
             # in primary-key order: the index grows at its right edge, not at random pages
-            + "order by event_key, property_type, key",
+            + "order by e.event_key, p.property_type, j.key",
             (day,)).rowcount
         phase("insert_properties")
         bad = conn.execute(

@@ -37,10 +37,10 @@ import gzip
 import json
 import logging
 import os
+import re
 import zipfile
 import zlib
 from collections.abc import Iterator
-from itertools import chain
 from operator import attrgetter
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
@@ -101,7 +101,8 @@ class Event:
     country: str | None
     city: str | None
     paying: bool | None
-    properties: tuple[EventProperty, ...]
+    properties: tuple[EventProperty, ...]  # the rows PostgreSQL makes of property_json
+    property_json: tuple[str | None, ...] = ()  # the 5 property objects as received
 
 
 @dataclass(frozen=True)
@@ -198,15 +199,18 @@ class AmplitudeClient:
 # --- parser ---------------------------------------------------------------------------
 
 BATCH_LINES = 10_000
-NUL_ESCAPE = b"\\u0000"  # PostgreSQL text cannot hold NUL: such a line takes the row path
 STRING_FIELDS = ("insert_id", "uuid", "user_id", "device_id", "event_type", "platform",
                  "os_name", "country", "city")
 INT_FIELDS = ("event_id", "amplitude_id", "session_id")
 TIME_FIELDS = ("event_time", "client_event_time", "server_upload_time")
-EVENT_COLUMNS = ("event_key", "insert_id", "uuid", "event_id", "amplitude_id", "user_id",
-                 "device_id", "session_id", "event_time", "client_event_time",
-                 "server_upload_time", "event_type", "platform", "os_name", "country", "city",
-                 "paying", "member", "line_number")
+PROPERTY_JSON_COLUMNS = ("event_properties", "user_properties", "group_properties", "groups",
+                         "data")
+RAW_EVENT_COLUMNS = ("event_key", "insert_id", "uuid", "event_id", "amplitude_id", "user_id",
+                     "device_id", "session_id", "event_time", "client_event_time",
+                     "server_upload_time", "event_type", "platform", "os_name", "country",
+                     "city", "paying", "member", "line_number")  # = raw.amplitude_event's
+EVENT_COLUMNS = RAW_EVENT_COLUMNS + PROPERTY_JSON_COLUMNS  # a ParsedBatch's events
+UNSTORABLE_ESCAPES = re.compile(rb"\\u(0000|[dD][89abAB89]|[dD][c-fC-F])")
 _RENAME = {"insert_id": "$insert_id"}
 
 
@@ -230,11 +234,11 @@ class _Typed(msgspec.Struct, rename=_RENAME, gc=False):
     country: Raw = Raw(b"null")
     city: Raw = Raw(b"null")
     paying: bool | None = None
-    event_properties: dict[str, Raw] | None = None
-    user_properties: dict[str, Raw] | None = None
-    group_properties: dict[str, Raw] | None = None
-    groups: dict[str, Raw] | None = None
-    data: dict[str, Raw] | None = None
+    event_properties: Raw = Raw(b"null")
+    user_properties: Raw = Raw(b"null")
+    group_properties: Raw = Raw(b"null")
+    groups: Raw = Raw(b"null")
+    data: Raw = Raw(b"null")
 
 
 class _Loose(msgspec.Struct, rename=_RENAME):
@@ -280,17 +284,13 @@ def _schemas():
                                  nullable=c not in ("event_key", "event_time", "member",
                                                     "line_number"))
                         for c in EVENT_COLUMNS])
-    props = pa.schema([pa.field("event_index", pa.int32(), False),
-                       pa.field("property_type", pa.string(), False),
-                       pa.field("key", pa.string(), False), pa.field("value", pa.string())])
-    return events, props
+    return events, None
 
 
 @dataclass
 class ParsedBatch:
     member: str
-    events: object  # pyarrow.RecordBatch, EVENT_COLUMNS
-    properties: object  # pyarrow.RecordBatch: event_index (row in `events`), type, key, value
+    events: object  # pyarrow.RecordBatch, EVENT_COLUMNS (property objects as JSON text)
     quarantined: list[Quarantined]
 
 
@@ -371,31 +371,61 @@ def parse_line(line: bytes, member: str, line_number: int) -> Event | Quarantine
         obj = _LOOSE.decode(line)
     except msgspec.ValidationError:
         return Quarantined(member, line_number, "not a JSON object", text)
-    except msgspec.DecodeError:
-        return Quarantined(member, line_number, "not JSON", text)
+    except msgspec.DecodeError as exc:
+        try:  # valid JSON msgspec refuses: an unpaired surrogate escape, say
+            reason = _unstorable(json.loads(text)) or f"not decodable: {exc}"
+        except ValueError:
+            reason = "not JSON"
+        return Quarantined(member, line_number, reason, text)
     try:
         event = _event_from_loose(obj, member, line_number)
     except ValueError as exc:
         return Quarantined(member, line_number, str(exc), text)
-    if NUL_ESCAPE in line and _has_nul(event):
-        return Quarantined(member, line_number, "holds a NUL character (\\u0000), which "
-                           "PostgreSQL text cannot store", text)
+    if UNSTORABLE_ESCAPES.search(line):
+        problem = _unstorable(json.loads(text))
+        if problem:
+            return Quarantined(member, line_number, problem, text)
     return event
+
+
+def _unstorable(value) -> str | None:
+    """Why PostgreSQL could not store a decoded JSON value (text or jsonb), or None."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            return "holds a NUL character (\\u0000), which PostgreSQL cannot store"
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return "holds an unpaired UTF-16 surrogate, which PostgreSQL cannot store"
+        return None
+    if isinstance(value, dict):
+        parts = [*value.keys(), *value.values()]
+    elif isinstance(value, list):
+        parts = value
+    else:
+        return None
+    for part in parts:
+        problem = _unstorable(part)
+        if problem:
+            return problem
+    return None
 
 
 def _event_from_loose(obj: _Loose, member: str, line_number: int) -> Event:
     insert_id, uid = _str(obj.insert_id), _str(obj.uuid)
     if insert_id is None and uid is None:
         raise ValueError("missing $insert_id and uuid")
-    props = []
+    props, texts = [], []
     for ptype, field in PROPERTY_FIELDS:
-        raw = getattr(obj, field)
-        if bytes(raw).strip() == b"null":
+        raw = bytes(getattr(obj, field)).strip()
+        if raw == b"null":
+            texts.append(None)
             continue
         try:
             values = _PROPS.decode(raw)
         except msgspec.DecodeError:
             raise ValueError(f"{field} is not an object") from None
+        texts.append(raw.decode("utf-8"))
         props.extend(EventProperty(ptype, k, _raw_text(v)) for k, v in values.items())
     return Event(
         member=member, line_number=line_number, insert_id=insert_id, uuid=uid,
@@ -408,22 +438,14 @@ def _event_from_loose(obj: _Loose, member: str, line_number: int) -> Event:
         server_upload_time=_time(obj.server_upload_time, "server_upload_time", False),
         event_type=_str(obj.event_type), platform=_str(obj.platform),
         os_name=_str(obj.os_name), country=_str(obj.country), city=_str(obj.city),
-        paying=_bool(obj.paying), properties=tuple(props),
+        paying=_bool(obj.paying), properties=tuple(props), property_json=tuple(texts),
     )
-
-
-def _has_nul(event: Event) -> bool:
-    values = [getattr(event, f) for f in STRING_FIELDS]
-    values += [v for p in event.properties for v in (p.key, p.value)]
-    return any(isinstance(v, str) and "\x00" in v for v in values)
 
 
 # --- the bulk path ----------------------------------------------------------------------
 
 
 _TYPED_FIELDS = _Typed.__struct_fields__
-_PROPERTY_FIELD_NAMES = tuple(field for _, field in PROPERTY_FIELDS)
-_PROPERTY_COLUMNS = tuple((ptype, i) for i, (ptype, _) in enumerate(PROPERTY_FIELDS))
 
 
 def _bulk(events: list[_Typed]) -> tuple[dict, tuple]:
@@ -450,18 +472,20 @@ def _bulk(events: list[_Typed]) -> tuple[dict, tuple]:
     cols["paying"] = pa.array(columns["paying"], pa.bool_())
     if cols["event_key"].null_count or cols["event_time"].null_count:
         raise ValueError("an event without an id or event_time")
-    return cols, _property_columns(columns)
+    for field in PROPERTY_JSON_COLUMNS:
+        cols[field] = _json_objects(columns[field])
+    return cols
 
 
 # --- the clean-batch path: Arrow's C++ JSON reader for the scalars, in a thread (it
 # releases the GIL), while msgspec decodes the property objects in this one.
 
 class _PropsOnly(msgspec.Struct, gc=False):
-    event_properties: dict[str, Raw] | None = None
-    user_properties: dict[str, Raw] | None = None
-    group_properties: dict[str, Raw] | None = None
-    groups: dict[str, Raw] | None = None
-    data: dict[str, Raw] | None = None
+    event_properties: Raw = Raw(b"null")
+    user_properties: Raw = Raw(b"null")
+    group_properties: Raw = Raw(b"null")
+    groups: Raw = Raw(b"null")
+    data: Raw = Raw(b"null")
 
 
 _PROPS_ONLY = msgspec.json.Decoder(list[_PropsOnly])
@@ -532,44 +556,36 @@ def _clean_batch(lines: list[bytes]) -> tuple[dict, tuple] | None:
         return None
     for name in INT_FIELDS + ("paying",):
         cols[name] = table.column(name).combine_chunks()
-    columns = {field: list(map(attrgetter(field), props)) for field in _PROPERTY_FIELD_NAMES}
-    return cols, _property_columns(columns)
+    for field in PROPERTY_JSON_COLUMNS:
+        cols[field] = _json_objects(list(map(attrgetter(field), props)))
+    return cols
 
 
-def _property_columns(columns: dict) -> tuple:
-    """(event_index, property_type, key, value) from the property fields' columns (each a
-    list with a dict of Raw values, or None, per event), with C-level chains, no row loop."""
+def _json_objects(raws: list):
+    """Property objects (msgspec.Raw each, `null` when absent) as their JSON text, one
+    buffer, no Python object per value; ValueError when one is not an object (the row path
+    then names it). PostgreSQL turns them into property rows at load (jsonb_each_text)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    text = _joined(raws)
+    text = pc.if_else(pc.equal(text, "null"), pa.scalar(None, pa.string()), text)
+    if pc.any(pc.invert(pc.starts_with(text, "{"))).as_py():
+        raise ValueError("a property field that is not an object")
+    return text
+
+
+def _joined(raws: list):
+    """Raw JSON values -> a trimmed string array, via one joined buffer and offsets."""
     import numpy as np
     import pyarrow as pa
+    import pyarrow.compute as pc
 
-    index, types, keys, raws = [], [], [], []
-    for ptype, position in _PROPERTY_COLUMNS:
-        values = columns[_PROPERTY_FIELD_NAMES[position]]
-        present = [i for i, props in enumerate(values) if props]
-        if not present:
-            continue
-        dicts = [values[i] for i in present]
-        lengths = list(map(len, dicts))
-        index.append(np.repeat(np.asarray(present, dtype=np.int32), lengths))
-        types.append(pa.array([ptype], pa.string()).take(
-            pa.array(np.zeros(sum(lengths), dtype=np.int32))))
-        keys.extend(chain.from_iterable(map(dict.keys, dicts)))
-        raws.extend(chain.from_iterable(map(dict.values, dicts)))
-    index = np.concatenate(index) if index else np.zeros(0, dtype=np.int32)
-    types = pa.concat_arrays(types) if types else pa.array([], pa.string())
-    return index, types, _repeated_strings(keys), _raw_texts(raws)
-
-
-def _repeated_strings(values: list[str]):
-    """A string array from many repeated Python strings (property keys): each distinct
-    string is converted once and Arrow takes them by code (pa.array would encode each)."""
-    import numpy as np
-    import pyarrow as pa
-
-    distinct = list(set(values))
-    code = {v: i for i, v in enumerate(distinct)}
-    codes = np.fromiter(map(code.__getitem__, values), dtype=np.int32, count=len(values))
-    return pa.array(distinct, pa.string()).take(pa.array(codes))
+    offsets = np.zeros(len(raws) + 1, dtype=np.int64)
+    np.cumsum(np.fromiter(map(len, raws), dtype=np.int64, count=len(raws)), out=offsets[1:])
+    binary = pa.LargeBinaryArray.from_buffers(
+        pa.large_binary(), len(raws), [None, pa.py_buffer(offsets), pa.py_buffer(b"".join(raws))])
+    return pc.utf8_trim_whitespace(binary.cast(pa.large_string())).cast(pa.string())
 
 
 def _raw_texts(raws: list) -> object:
@@ -579,11 +595,7 @@ def _raw_texts(raws: list) -> object:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    offsets = np.zeros(len(raws) + 1, dtype=np.int64)
-    np.cumsum(np.fromiter(map(len, raws), dtype=np.int64, count=len(raws)), out=offsets[1:])
-    binary = pa.LargeBinaryArray.from_buffers(
-        pa.large_binary(), len(raws), [None, pa.py_buffer(offsets), pa.py_buffer(b"".join(raws))])
-    text = pc.utf8_trim_whitespace(binary.cast(pa.large_string())).cast(pa.string())
+    text = _joined(raws)
     is_string = pc.starts_with(text, '"')
     out = pc.if_else(is_string, pc.utf8_slice_codeunits(text, 1, -1), text)
     out = pc.if_else(pc.equal(text, "null"), pa.scalar(None, pa.string()), out)
@@ -597,50 +609,44 @@ def _raw_texts(raws: list) -> object:
     return out
 
 
-def _events_columns(events: list[Event]) -> tuple[dict, tuple]:
-    import numpy as np
+def _events_columns(events: list[Event]) -> dict:
     import pyarrow as pa
 
     events_schema, _ = _schemas()
     cols = {name: pa.array([getattr(e, name) for e in events], events_schema.field(name).type)
-            for name in EVENT_COLUMNS if name not in ("event_key", "member", "line_number")}
+            for name in RAW_EVENT_COLUMNS if name not in ("event_key", "member", "line_number")}
     cols["event_key"] = pa.array([e.insert_id or e.uuid for e in events], pa.string())
-    index, types, keys, values = [], [], [], []
-    for i, e in enumerate(events):
-        for p in e.properties:
-            index.append(i), types.append(p.property_type), keys.append(p.key)
-            values.append(p.value)
-    return cols, (np.asarray(index, dtype=np.int32), pa.array(types, pa.string()), keys,
-                  pa.array(values, pa.string()))
+    for i, field in enumerate(PROPERTY_JSON_COLUMNS):
+        cols[field] = pa.array([e.property_json[i] for e in events], pa.string())
+    return cols
 
 
 def parse_lines(member: str, first_line: int, lines: list[bytes]) -> ParsedBatch:
-    """Lines `first_line`, `first_line + 1`, ... of `member` -> one ParsedBatch: one msgspec
-    decode of the whole batch into typed structs, columns built in Arrow; lines the bulk
-    path cannot take go through `parse_line`."""
+    """Lines `first_line`, `first_line + 1`, ... of `member` -> one ParsedBatch. A clean
+    batch is read in bulk (`_clean_batch`); otherwise each line is decoded typed on its own
+    and the lines that fail even that go through `parse_line`, the reference."""
     import pyarrow as pa
 
-    events_schema, props_schema = _schemas()
+    events_schema, _ = _schemas()
     fast_numbers, fast, slow, parts = [], [], [], []
     clean = None
-    if lines and all(lines) and not any(NUL_ESCAPE in line for line in lines):
+    if lines and all(lines) and not any(UNSTORABLE_ESCAPES.search(line) for line in lines):
         clean = _clean_batch(lines)
     if clean is not None:
-        parts.append((*clean, range(first_line, first_line + len(lines))))
+        parts.append((clean, range(first_line, first_line + len(lines))))
     else:  # some line is not a clean typed event: sort them out one by one
-        fast_numbers = []
         for number, line in ((first_line + i, line) for i, line in enumerate(lines)
                              if line and not line.isspace()):
             try:
-                if NUL_ESCAPE in line:
-                    raise msgspec.DecodeError("NUL")
+                if UNSTORABLE_ESCAPES.search(line):
+                    raise msgspec.DecodeError("needs a closer look")
                 fast.append(_TYPED.decode(line))
                 fast_numbers.append(number)
             except msgspec.DecodeError:
                 slow.append((number, line))
     if fast:
         try:
-            parts.append((*_bulk(fast), fast_numbers))
+            parts.append((_bulk(fast), fast_numbers))
         except (ValueError, TypeError, OverflowError, pa.ArrowException):
             by_number = {first_line + i: line for i, line in enumerate(lines)}
             slow = sorted(slow + [(n, by_number[n]) for n in fast_numbers])
@@ -655,21 +661,15 @@ def parse_lines(member: str, first_line: int, lines: list[bytes]) -> ParsedBatch
                 typed.append(item)
                 numbers.append(number)
         if typed:
-            parts.append((*_events_columns(typed), numbers))
-    event_batches, prop_batches, offset = [], [], 0
-    for cols, (index, types, keys, values), numbers in parts:
-        n = len(numbers)
-        cols["member"] = pa.array([member] * n, pa.string())
+            parts.append((_events_columns(typed), numbers))
+    event_batches = []
+    for cols, numbers in parts:
+        cols["member"] = pa.array([member] * len(numbers), pa.string())
         cols["line_number"] = pa.array(numbers, pa.int32())
         event_batches.append(pa.RecordBatch.from_arrays(
             [cols[c] for c in EVENT_COLUMNS], schema=events_schema))
-        prop_batches.append(pa.RecordBatch.from_arrays(
-            [pa.array(index + offset, pa.int32()), types,
-             keys if isinstance(keys, pa.Array) else pa.array(keys, pa.string()), values],
-            schema=props_schema))
-        offset += n
-    return ParsedBatch(member, _one_batch(event_batches, events_schema),
-                       _one_batch(prop_batches, props_schema), bad)
+    bad.sort(key=lambda q: q.line_number)
+    return ParsedBatch(member, _one_batch(event_batches, events_schema), bad)
 
 
 def _one_batch(batches: list, schema):
@@ -717,14 +717,18 @@ def iter_batches(zip_path: Path, batch_lines: int = BATCH_LINES
 
 
 def batch_events(batch: ParsedBatch) -> list[Event]:
-    """A ParsedBatch as Event objects (for tests and small tools)."""
-    props: dict[int, list[EventProperty]] = {}
-    for row in batch.properties.to_pylist():
-        props.setdefault(row["event_index"], []).append(
-            EventProperty(row["property_type"], row["key"], row["value"]))
-    return [Event(**{k: v for k, v in row.items() if k != "event_key"},
-                  properties=tuple(props.get(i, ()))) for i, row in
-            enumerate(batch.events.to_pylist())]
+    """A ParsedBatch as Event objects (for tests and small tools); `properties` are the
+    rows of each property object, as the load makes them (modulo JSON formatting of
+    nested values, which PostgreSQL's jsonb normalizes)."""
+    out = []
+    for row in batch.events.to_pylist():
+        texts = tuple(row.pop(field) for field in PROPERTY_JSON_COLUMNS)
+        row.pop("event_key")
+        props = tuple(EventProperty(ptype, k, _raw_text(v))
+                      for (ptype, _), text in zip(PROPERTY_FIELDS, texts) if text is not None
+                      for k, v in _PROPS.decode(text).items())
+        out.append(Event(**row, properties=props, property_json=texts))
+    return out
 
 
 def iter_events(zip_path: Path) -> Iterator[Event | Quarantined]:

@@ -185,7 +185,7 @@ def test_nul_character_is_quarantined_not_loaded(tmp_path):
 
 
 def test_batches_split_a_member_with_continuous_line_numbers(tmp_path):
-    from include.sources.amplitude import ParsedBatch, iter_batches
+    from include.sources.amplitude import ParsedBatch, batch_events, iter_batches
 
     events = [_event(**{"$insert_id": f"s{i}"}) for i in range(25)]
     path = _zip(tmp_path, {"s.json.gz": gzip.compress(_lines(*events))})
@@ -193,7 +193,7 @@ def test_batches_split_a_member_with_continuous_line_numbers(tmp_path):
     assert [type(b) for b in batches] == [ParsedBatch] * 3
     numbers = [n for b in batches for n in b.events.column("line_number").to_pylist()]
     assert numbers == list(range(1, 26))
-    assert sum(b.properties.num_rows for b in batches) == 25 * sum(
+    assert sum(len(e.properties) for b in batches for e in batch_events(b)) == 25 * sum(
         len(events[0][f]) for f in ("event_properties", "user_properties", "group_properties",
                                     "groups", "data"))
 
@@ -206,3 +206,14 @@ def test_long_integers_keep_every_digit(tmp_path):
     assert dict(((p.property_type, p.key), p.value) for p in first.properties)[
         ("event", "big")] == str(big)
     assert second.user_id == "back\\u0000slash"  # an escaped backslash is not a NUL
+
+
+def test_unpaired_surrogates_are_quarantined_and_escaped_pairs_load(tmp_path):
+    lone = b'{"$insert_id": "lone", "event_time": "2024-03-01 00:00:00", ' \
+           b'"event_properties": {"deep": {"x": "\\ud800"}}}'
+    pair = b'{"$insert_id": "pair", "event_time": "2024-03-01 00:00:00", ' \
+           b'"event_properties": {"smile": "\\ud83d\\ude00"}}'
+    path = _zip(tmp_path, {"s.json.gz": gzip.compress(lone + b"\n" + pair + b"\n")})
+    first, second = list(iter_events(path))
+    assert isinstance(first, Quarantined) and "surrogate" in first.reason
+    assert second.properties[0].value == "\U0001F600"
