@@ -18,17 +18,20 @@ Client API:
   (404) have no file. ``export_day(day, dest_dir)`` is the range of the 24 hours of a UTC day.
 
 Parser (columnar): ``iter_batches(zip_path)`` reads each gzip member once, in chunks, and
-yields ``ParsedBatch`` (Arrow record batches of typed events and of property rows, plus the
-lines quarantined with their reason) for every ``BATCH_LINES`` lines, so memory is bounded
-by the batch, not the day. Lines are decoded with orjson and turned into columns in bulk;
-times are cast by Arrow. A row that the bulk path cannot type (an id that is not a string,
-a time with a zone offset, a missing id or time...) goes through ``parse_event``, the
-row-wise reference parser, which types it or gives the quarantine reason. A corrupt or
-truncated gzip member ends with ``MemberFailed``: the consumer discards that member's
-batches (the member is quarantined whole) and iteration goes on with the next member.
-``iter_events(zip_path)`` is the same parse as ``Event``/``Quarantined`` objects (for
-tests and small tools; it holds a member in memory). Dedup (on ``$insert_id``, else
-``uuid``) is NOT done here: duplicates across files are yielded as is.
+yields a ``ParsedBatch`` (an Arrow record batch of typed events, with the five property
+objects as JSON text, plus the lines quarantined with their reason) for every
+``BATCH_LINES`` lines, so memory is bounded by the batch, not the day. A clean batch is
+read in bulk: Arrow's C++ JSON reader types the scalar fields in a worker thread (it
+releases the GIL) while msgspec decodes the property objects as raw JSON text in this one;
+no Python object is made per value. A batch with any line the bulk path refuses is decoded
+line by line (msgspec, typed), and the lines that fail that go through ``parse_line``, the
+row-wise reference parser, which types them or gives the quarantine reason. PostgreSQL
+makes the property rows at load (``jsonb_each_text``). A corrupt or truncated gzip member
+ends with ``MemberFailed``: the consumer discards that member's batches (the member is
+quarantined whole) and iteration goes on with the next member. ``iter_events(zip_path)``
+is the same parse as ``Event``/``Quarantined`` objects (for tests and small tools; it holds
+a member in memory). Dedup (on ``$insert_id``, else ``uuid``) is NOT done here: duplicates
+across files are yielded as is.
 """
 
 from __future__ import annotations
