@@ -20,6 +20,7 @@ from pathlib import Path
 
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 from include.quality import CheckResult, RunContext
 from include.sources.amplitude import EVENT_COLUMNS, PROPERTY_FIELDS, RAW_EVENT_COLUMNS
@@ -60,12 +61,28 @@ def _clean(text: str | None) -> str | None:
     return None if text is None else text.replace("\x00", "\\u0000")
 
 
+def _write_batch(conn, key: str, seq: int, item) -> None:
+    """COPY one ParsedBatch's events (numbered from `seq`) and quarantined lines."""
+    import pyarrow as pa
+
+    events, n = item.events, item.events.num_rows
+    if n:
+        _copy_csv(conn, "amp_event_in", ("seq", "archive_key") + EVENT_COLUMNS,
+                  pa.RecordBatch.from_arrays(
+                      [pa.array(range(seq, seq + n), pa.int64()),
+                       pa.array([key] * n, pa.string()), *events.columns],
+                      names=["seq", "archive_key", *events.schema.names]))
+    if item.quarantined:
+        with conn.cursor().copy("copy amp_quarantine_in from stdin") as copy:
+            for q in item.quarantined:
+                copy.write_row((key, q.member, q.line_number, _clean(q.reason),
+                                _clean(q.raw_line)))
+
+
 def load_day(conn, day: date, archives: list[tuple[str, Path]]) -> dict:
     """Parse the archived zips batch by batch into temp tables (COPY), then replace D's raw
     rows in one transaction, keeping the first copy of each event key. Python holds one
     batch at a time; the dedup is PostgreSQL's (a DISTINCT ON over the day)."""
-    import pyarrow as pa
-
     from include.sources.amplitude import MemberFailed, iter_batches
 
     log = logging.getLogger(__name__)
@@ -79,42 +96,47 @@ def load_day(conn, day: date, archives: list[tuple[str, Path]]) -> dict:
 
     seq = 0  # events copied so far (after discarding failed members)
     discarded = 0  # lines read from members that then failed (counted as bad)
+    # COPY of batch k runs in a thread while batch k+1 is parsed (Arrow's CSV writer and
+    # the socket release the GIL); at most one COPY is in flight, and every other statement
+    # waits for it, so the connection is only ever used by one thread at a time.
+    copier = ThreadPoolExecutor(max_workers=1, thread_name_prefix="amp-copy")
+    in_flight: list = []
+
+    def settle() -> None:
+        while in_flight:
+            in_flight.pop().result()
+
     with conn.transaction():
         # This transaction's sorts and hashes fit in memory; JIT only costs on these plans.
         conn.execute("set local work_mem = '256MB'; set local jit = off")
         conn.execute(_TEMP_TABLES)
-        for key, path in archives:
-            member_start: dict[str, int] = {}
-            for item in iter_batches(path):
-                if isinstance(item, MemberFailed):
-                    # Discard what was copied of the member; quarantine it whole, once.
-                    first = member_start.get(item.member, seq)
-                    conn.execute("delete from amp_event_in where seq >= %s", (first,))
-                    lost = seq - first + conn.execute(
-                        "delete from amp_quarantine_in where archive_key = %s and member = %s",
-                        (key, item.member)).rowcount
-                    discarded += lost
-                    seq = first
-                    conn.execute("insert into amp_quarantine_in values (%s, %s, null, %s, null)",
-                                 (key, item.member, f"{item.reason} ({lost} lines read before "
-                                  f"the failure are not loaded)"))
-                    continue
-                member_start.setdefault(item.member, seq)
-                events, n = item.events, item.events.num_rows
-                if n:
-                    seqs = pa.array(range(seq, seq + n), pa.int64())
-                    _copy_csv(conn, "amp_event_in", ("seq", "archive_key") + EVENT_COLUMNS,
-                              pa.RecordBatch.from_arrays(
-                                  [seqs, pa.array([key] * n, pa.string()), *events.columns],
-                                  names=["seq", "archive_key", *events.schema.names]))
-                if item.quarantined:
-                    with conn.cursor().copy("copy amp_quarantine_in from stdin") as copy:
-                        for q in item.quarantined:
-                            copy.write_row((key, q.member, q.line_number, _clean(q.reason),
-                                            _clean(q.raw_line)))
-                seq += n
+        try:
+            for key, path in archives:
+                member_start: dict[str, int] = {}
+                for item in iter_batches(path):
+                    settle()
+                    if isinstance(item, MemberFailed):
+                        # Discard what was copied of the member; quarantine it whole, once.
+                        first = member_start.get(item.member, seq)
+                        conn.execute("delete from amp_event_in where seq >= %s", (first,))
+                        lost = seq - first + conn.execute(
+                            "delete from amp_quarantine_in where archive_key = %s and "
+                            "member = %s", (key, item.member)).rowcount
+                        discarded += lost
+                        seq = first
+                        conn.execute("insert into amp_quarantine_in values (%s, %s, null, %s, "
+                                     "null)", (key, item.member, f"{item.reason} ({lost} lines "
+                                                               f"read before the failure are "
+                                                               f"not loaded)"))
+                        continue
+                    member_start.setdefault(item.member, seq)
+                    in_flight.append(copier.submit(_write_batch, conn, key, seq, item))
+                    seq += item.events.num_rows
+            settle()
+        finally:
+            copier.shutdown(wait=True)
         phase("parse_and_copy")
-        conn.execute("analyze amp_event_in")
+        conn.execute("analyze amp_event_in (seq, event_key)")  # what the plans join on
         for table in ("amplitude_event_property", "amplitude_event", "amplitude_quarantine"):
             conn.execute(f"delete from raw.{table} where export_day = %s", (day,))
         conn.execute("create temp table amp_keep on commit drop as select distinct on "
@@ -136,9 +158,7 @@ def load_day(conn, day: date, archives: list[tuple[str, Path]]) -> dict:
             "key, value) select %s, e.event_key, p.property_type, j.key, j.value "
             f"from amp_event_in e cross join lateral (values {objects}) p(property_type, obj) "
             "cross join lateral jsonb_each_text(p.obj) j "
-            + ("" if kept == seq else "where e.seq in (select seq from amp_keep) ")
-            # in primary-key order: the index grows at its right edge, not at random pages
-            + "order by e.event_key, p.property_type, j.key",
+            + ("" if kept == seq else "where e.seq in (select seq from amp_keep)"),
             (day,)).rowcount
         phase("insert_properties")
         bad = conn.execute(
