@@ -312,7 +312,8 @@ def setup_baseline_schema(conn) -> None:
 
 
 def delete_ours(conn, day: date) -> None:
-    # Properties first: the cascade from the events would otherwise fire per row.
+    # The day's property partition (V007) goes whole; rows of the day elsewhere by delete.
+    conn.execute(f"drop table if exists raw.amplitude_event_property_d{day:%Y%m%d}")
     conn.execute("delete from raw.amplitude_event_property where export_day = %s", (day,))
     conn.execute("delete from raw.amplitude_event where export_day = %s", (day,))
     conn.execute("delete from raw.amplitude_quarantine where export_day = %s", (day,))

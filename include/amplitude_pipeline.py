@@ -79,6 +79,45 @@ def _write_batch(conn, key: str, seq: int, item) -> None:
                                 _clean(q.raw_line)))
 
 
+def _swap_property_partition(conn, day: date, deduplicated: bool) -> int:
+    """Day D's property rows into a new table without its index, the primary key built in
+    bulk, then swapped in as D's partition of raw.amplitude_event_property (the old one
+    dropped): the parent is locked only for the swap, at the end of the transaction.
+    One row per key of each property object, made by PostgreSQL from the jsonb (strings
+    unquoted, numbers exact, nested values as JSON text)."""
+    from datetime import timedelta
+
+    from psycopg import sql
+
+    part = f"amplitude_event_property_d{day:%Y%m%d}"
+    objects = ", ".join(f"('{ptype}', e.{field})" for ptype, field in PROPERTY_FIELDS)
+    conn.execute(f"create table raw.{part}_load (like raw.amplitude_event_property "
+                 "including defaults including constraints)")
+    rows = conn.execute(
+        f"insert into raw.{part}_load (export_day, event_key, property_type, key, value) "
+        "select %s, e.event_key, p.property_type, j.key, j.value "
+        f"from amp_event_in e cross join lateral (values {objects}) p(property_type, obj) "
+        "cross join lateral jsonb_each_text(p.obj) j "
+        + ("where e.seq in (select seq from amp_keep)" if deduplicated else ""),
+        (day,)).rowcount
+    # DDL takes no bind parameters: the bounds are literals (dates, quoted by psycopg)
+    low, high = (sql.Literal(d).as_string(conn) for d in (day, day + timedelta(days=1)))
+    conn.execute(f"alter table raw.{part}_load add constraint {part}_load_pkey primary key "
+                 "(export_day, event_key, property_type, key), "
+                 f"add constraint {part}_bounds check (export_day >= {low} and "
+                 f"export_day < {high})")
+    if conn.execute("select to_regclass(%s)", (f"raw.{part}",)).fetchone()[0]:
+        conn.execute(f"alter table raw.amplitude_event_property detach partition raw.{part}")
+        conn.execute(f"drop table raw.{part}")
+    # rows of D loaded before partitioning (V007) live in the default partition
+    conn.execute("delete from raw.amplitude_event_property where export_day = %s", (day,))
+    conn.execute(f"alter table raw.{part}_load rename to {part}")
+    conn.execute(f"alter index raw.{part}_load_pkey rename to {part}_pkey")
+    conn.execute(f"alter table raw.amplitude_event_property attach partition raw.{part} "
+                 f"for values from ({low}) to ({high})")
+    return rows
+
+
 def load_day(conn, day: date, archives: list[tuple[str, Path]]) -> dict:
     """Parse the archived zips batch by batch into temp tables (COPY), then replace D's raw
     rows in one transaction, keeping the first copy of each event key. Python holds one
@@ -137,7 +176,7 @@ def load_day(conn, day: date, archives: list[tuple[str, Path]]) -> dict:
             copier.shutdown(wait=True)
         phase("parse_and_copy")
         conn.execute("analyze amp_event_in (seq, event_key)")  # what the plans join on
-        for table in ("amplitude_event_property", "amplitude_event", "amplitude_quarantine"):
+        for table in ("amplitude_event", "amplitude_quarantine"):
             conn.execute(f"delete from raw.{table} where export_day = %s", (day,))
         conn.execute("create temp table amp_keep on commit drop as select distinct on "
                      "(event_key) seq from amp_event_in order by event_key, seq")
@@ -150,16 +189,7 @@ def load_day(conn, day: date, archives: list[tuple[str, Path]]) -> dict:
             f"order by event_key",
             (day,)).rowcount
         phase("insert_events")
-        # One row per key of each property object, made by PostgreSQL from the jsonb
-        # (strings unquoted, numbers exact, nested values as JSON text).
-        objects = ", ".join(f"('{ptype}', e.{field})" for ptype, field in PROPERTY_FIELDS)
-        props = conn.execute(
-            "insert into raw.amplitude_event_property (export_day, event_key, property_type, "
-            "key, value) select %s, e.event_key, p.property_type, j.key, j.value "
-            f"from amp_event_in e cross join lateral (values {objects}) p(property_type, obj) "
-            "cross join lateral jsonb_each_text(p.obj) j "
-            + ("" if kept == seq else "where e.seq in (select seq from amp_keep)"),
-            (day,)).rowcount
+        props = _swap_property_partition(conn, day, kept != seq)
         phase("insert_properties")
         bad = conn.execute(
             "insert into raw.amplitude_quarantine (export_day, archive_key, member, "
