@@ -77,10 +77,15 @@ def test_run_builds_oltp_matching_the_source_and_a_rerun_changes_nothing():
         assert statuses["population_not_null_current_year"] == "pass"
         from include.lake_export import TABLES
 
-        geography = [k for k in statuses if not k.startswith(("reconcile_", "yelp_"))]
+        geography = [k for k in statuses
+                     if not k.startswith(("reconcile_", "yelp_", "amplitude_"))]
         assert len(geography) == 9  # the GX expectations of the states and census suites
-        # per lake table: current rows and the day's rows; plus two population sums
-        assert sum(k.startswith("reconcile_") for k in statuses) == 2 * len(TABLES) + 2
+        # per lake table: current rows and the day's rows; plus two population sums; plus,
+        # per day table (Amplitude), the raw day against staging
+        day_tables = sum(1 for t in TABLES if t.day_column)
+        assert day_tables == 2
+        assert sum(k.startswith("reconcile_") for k in statuses) == \
+            2 * len(TABLES) + 2 + day_tables
         assert set(statuses.values()) == {"pass"}
         before = _snapshot(conn)
         raw_before = conn.execute("select count(*) from raw.census_county_population").fetchone()
