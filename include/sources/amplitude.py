@@ -269,7 +269,6 @@ class _Loose(msgspec.Struct, rename=_RENAME):
     data: Raw = Raw(b"null")
 
 
-_TYPED_LIST = msgspec.json.Decoder(list[_Typed])
 _TYPED = msgspec.json.Decoder(_Typed)
 _LOOSE = msgspec.json.Decoder(_Loose)
 _PROPS = msgspec.json.Decoder(dict[str, Raw])
