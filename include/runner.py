@@ -206,7 +206,7 @@ def summary(run_ids: list[str] | str) -> None:
                       "dim_transaction_type", "bridge_business_transaction", "dim_user",
                       "fct_review", "fct_business_holding", "fct_amplitude_event",
                       "amplitude_event_property", "fct_amplitude_daily_active_users"):
-            print(f"  marts.{table:<26} "
+            print(f"  marts.{table:<34} "
                   f"{conn.execute(f'select count(*) from marts.{table}').fetchone()[0]:>8} rows")
     print("\nLook around:"
           "\n  eval \"$(make -s env)\""
