@@ -525,7 +525,7 @@ def _read_scalars(payload: bytes):
                                       unexpected_field_behavior="ignore"))
 
 
-def _clean_batch(lines: list[bytes]) -> tuple[dict, tuple] | None:
+def _clean_batch(lines: list[bytes]) -> dict | None:
     """Columns for a batch of clean lines, or None when any line needs a closer look."""
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -558,8 +558,11 @@ def _clean_batch(lines: list[bytes]) -> tuple[dict, tuple] | None:
         return None
     for name in INT_FIELDS + ("paying",):
         cols[name] = table.column(name).combine_chunks()
-    for field in PROPERTY_JSON_COLUMNS:
-        cols[field] = _json_objects(list(map(attrgetter(field), props)))
+    try:
+        for field in PROPERTY_JSON_COLUMNS:
+            cols[field] = _json_objects(list(map(attrgetter(field), props)))
+    except ValueError:  # a property field that is not an object: the row path names it
+        return None
     return cols
 
 

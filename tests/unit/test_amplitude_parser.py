@@ -217,3 +217,15 @@ def test_unpaired_surrogates_are_quarantined_and_escaped_pairs_load(tmp_path):
     first, second = list(iter_events(path))
     assert isinstance(first, Quarantined) and "surrogate" in first.reason
     assert second.properties[0].value == "\U0001F600"
+
+
+def test_a_property_field_that_is_not_an_object_is_quarantined_in_a_clean_batch(tmp_path):
+    # Every other field of the batch is well typed, so only the property check can refuse it.
+    events = [_event(**{"$insert_id": f"c{i}"}) for i in range(40)]
+    events[17]["event_properties"] = [1, 2]
+    path = _zip(tmp_path, {"c.json.gz": gzip.compress(_lines(*events))})
+    items = list(iter_events(path))
+    bad = [i for i in items if isinstance(i, Quarantined)]
+    assert [(q.line_number, q.reason) for q in bad] == [(18, "event_properties is not an object")]
+    assert sorted(e.insert_id for e in items if isinstance(e, Event)) == sorted(
+        f"c{i}" for i in range(40) if i != 17)
