@@ -9,18 +9,13 @@ import zipfile
 from datetime import date
 
 import pytest
-import requests
 
-from include.connections import get_connection, pg_connect
+from include.connections import pg_connect
 from include.quality import DataQualityError, RunContext
+from tests.helpers import amplitude_export, control
 
 pytestmark = pytest.mark.integration
 DAY = date(2024, 8, 1)
-
-
-def _control(payload):
-    host = get_connection("census_api").host
-    requests.post(f"{host}/_control", json=payload, timeout=5).raise_for_status()
 
 
 @pytest.fixture(autouse=True)
@@ -28,9 +23,9 @@ def _clean():
     from include.migrate import migrate
 
     migrate()
-    _control({})
+    control({})
     yield
-    _control({})
+    control({})
 
 
 def _ctx():
@@ -39,12 +34,9 @@ def _ctx():
 
 def _wire_lines():
     """Every line of the day's export, straight from the wire (no project code)."""
-    conn = get_connection("amplitude_api")
-    r = requests.get(f"{conn.host}/api/2/export", auth=(conn.login, conn.password), timeout=30,
-                     params={"start": f"{DAY:%Y%m%d}T00", "end": f"{DAY:%Y%m%d}T23"})
-    r.raise_for_status()
+    content = amplitude_export(DAY)
     lines = []
-    with zipfile.ZipFile(io.BytesIO(r.content)) as zf:
+    with zipfile.ZipFile(io.BytesIO(content)) as zf:
         for name in sorted(zf.namelist()):
             try:
                 text = gzip.decompress(zf.read(name)).decode()
@@ -52,7 +44,7 @@ def _wire_lines():
                 lines.append((name, None))
                 continue
             lines += [(name, line) for line in text.splitlines() if line.strip()]
-    return lines, r.content
+    return lines, content
 
 
 def _expected_keys(lines):
@@ -106,7 +98,7 @@ def test_day_is_archived_then_loaded_deduplicated_and_a_rerun_replaces_it():
 def test_no_data_is_an_empty_successful_day_recorded_as_such():
     from include.amplitude_pipeline import amplitude_batch
 
-    _control({"amplitude": "404"})
+    control({"amplitude": "404"})
     ctx = _ctx()
     result = amplitude_batch(DAY, ctx)
     assert result["events"] == 0 and result["archive_keys"] == []
@@ -121,7 +113,7 @@ def test_no_data_is_an_empty_successful_day_recorded_as_such():
 def test_bad_lines_are_quarantined_with_reasons_and_the_rest_loads():
     from include.amplitude_pipeline import amplitude_batch
 
-    _control({"amplitude": "bad_line"})
+    control({"amplitude": "bad_line"})
     lines, _ = _wire_lines()
     amplitude_batch(DAY, _ctx())
     events, _, bad = _counts()
@@ -137,7 +129,7 @@ def test_a_truncated_member_is_quarantined_and_too_many_bad_rows_fail_after_load
         monkeypatch):
     from include.amplitude_pipeline import amplitude_batch
 
-    _control({"amplitude": "truncated_member"})
+    control({"amplitude": "truncated_member"})
     lines, _ = _wire_lines()
     monkeypatch.setenv("AMPLITUDE_MAX_BAD_FRACTION", "0.0")
     with pytest.raises(DataQualityError, match="amplitude_quarantine_share"):

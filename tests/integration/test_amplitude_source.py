@@ -4,7 +4,6 @@ from raw HTTP calls with requests + zipfile + gzip, not from the code under test
 
 import gzip
 import io
-import json
 import os
 import zipfile
 from datetime import date, datetime, timedelta
@@ -16,6 +15,7 @@ from include.connections import amplitude_client, get_connection
 from include.http import retrying_session
 from include.sources.amplitude import (AmplitudeClient, AmplitudeError, Event, Quarantined,
                                        iter_events)
+from tests.helpers import control, request_counts
 
 pytestmark = pytest.mark.integration
 
@@ -24,14 +24,6 @@ DAY = date(2024, 3, 1)
 
 def _conn():
     return get_connection("amplitude_api")
-
-
-def _control(payload: dict) -> None:
-    requests.post(f"{_conn().host}/_control", json=payload, timeout=5).raise_for_status()
-
-
-def _counts() -> dict:
-    return requests.get(f"{_conn().host}/_control", timeout=5).json()["requests"]
 
 
 def _raw(start: str, end: str) -> requests.Response:
@@ -60,9 +52,9 @@ def _events(paths):
 def _reset():
     if "AIRFLOW_CONN_AMPLITUDE_API" not in os.environ:
         pytest.fail("run under `make test` (or eval \"$(make -s env)\") so the connections exist")
-    _control({})
+    control({})
     yield
-    _control({})
+    control({})
 
 
 def test_day_exports_and_parses(tmp_path):
@@ -98,7 +90,7 @@ def test_bad_credentials_surface_clearly(tmp_path):
 
 
 def test_404_is_an_empty_day(tmp_path):
-    _control({"amplitude": "404"})
+    control({"amplitude": "404"})
     assert _raw("20240301T00", "20240301T23").status_code == 404
     assert _client().export_day(DAY, tmp_path) == []
     assert _client().export_to_file(datetime(2024, 3, 1), datetime(2024, 3, 1, 23),
@@ -107,7 +99,7 @@ def test_404_is_an_empty_day(tmp_path):
 
 
 def test_400_splits_into_hours_and_loses_nothing(tmp_path):
-    _control({"amplitude": "400"})
+    control({"amplitude": "400"})
     assert _raw("20240301T00", "20240301T23").status_code == 400
     expected, empty = 0, []
     for hour in range(24):
@@ -118,9 +110,9 @@ def test_400_splits_into_hours_and_loses_nothing(tmp_path):
         assert resp.status_code == 200
         expected += _raw_line_count(resp.content)
     assert len(empty) == 1  # the server's empty hour
-    _control({"amplitude": "400"})  # reset the call count
+    control({"amplitude": "400"})  # reset the call count
     paths = _client().export_day(DAY, tmp_path)
-    assert len(paths) == 23 and _counts()["amplitude"] == 25
+    assert len(paths) == 23 and request_counts()["amplitude"] == 25
     assert sorted(p.name for p in paths)[0] == "amplitude_20240301T00.zip"
     assert empty[0] not in {p.name for p in paths}
     events, quarantined = _events(paths)
@@ -128,26 +120,26 @@ def test_400_splits_into_hours_and_loses_nothing(tmp_path):
 
 
 def test_504_once_is_retried(tmp_path):
-    _control({"amplitude": "504_once"})
+    control({"amplitude": "504_once"})
     paths = _client().export_day(DAY, tmp_path)
-    assert len(paths) == 1 and _counts()["amplitude"] == 2
+    assert len(paths) == 1 and request_counts()["amplitude"] == 2
     events, _ = _events(paths)
     assert events
 
 
 def test_504_always_surfaces_a_clear_error(tmp_path):
-    _control({"amplitude": "504"})
+    control({"amplitude": "504"})
     with pytest.raises(AmplitudeError, match="504.*timed out") as err:
         _client().export_day(DAY, tmp_path)
     assert err.value.status == 504
-    assert _counts()["amplitude"] == 4  # the first call and 3 retries
+    assert request_counts()["amplitude"] == 4  # the first call and 3 retries
     assert not any(tmp_path.iterdir())
 
 
 @pytest.mark.parametrize("fault", ["bad_line", "truncated_member"])
 def test_broken_data_is_quarantined_and_the_rest_loads(tmp_path, fault):
     clean = _raw_line_count(_raw("20240301T00", "20240301T23").content)
-    _control({"amplitude": fault})
+    control({"amplitude": fault})
     events, quarantined = _events(_client().export_day(DAY, tmp_path))
     assert quarantined
     assert {q.member for q in quarantined} == {"187520/187520_2024-03-01_0#0.json.gz"}

@@ -11,10 +11,10 @@ from collections import defaultdict
 from datetime import date, timedelta
 
 import pytest
-import requests
 
-from include.connections import get_connection, pg_connect
+from include.connections import pg_connect
 from include.quality import RunContext
+from tests.helpers import amplitude_export, control, request_counts
 
 pytestmark = pytest.mark.integration
 D1, D2 = date(2024, 9, 10), date(2024, 9, 11)
@@ -22,26 +22,10 @@ PROPERTY_FIELDS = ("event_properties", "user_properties", "group_properties", "g
 AMPLITUDE_MODELS = "+fct_amplitude_daily_active_users +amplitude_event_property"
 
 
-def _control(payload):
-    host = get_connection("census_api").host
-    r = requests.post(f"{host}/_control", json=payload, timeout=5)
-    r.raise_for_status()
-    return r
-
-
-def _calls() -> int:
-    host = get_connection("census_api").host
-    return requests.get(f"{host}/_control", timeout=5).json()["requests"].get("amplitude", 0)
-
-
 def _wire_events(day: date) -> list[dict]:
     """Every event line of the day's export as the server sends it (current faults apply)."""
-    conn = get_connection("amplitude_api")
-    r = requests.get(f"{conn.host}/api/2/export", auth=(conn.login, conn.password), timeout=30,
-                     params={"start": f"{day:%Y%m%d}T00", "end": f"{day:%Y%m%d}T23"})
-    r.raise_for_status()
     out = []
-    with zipfile.ZipFile(io.BytesIO(r.content)) as zf:
+    with zipfile.ZipFile(io.BytesIO(amplitude_export(day))) as zf:
         for name in zf.namelist():
             out += [json.loads(line) for line in
                     gzip.decompress(zf.read(name)).decode().splitlines() if line.strip()]
@@ -98,7 +82,7 @@ def clean_days():
     from include.migrate import migrate
 
     migrate()
-    _control({})
+    control({})
     days = (D1, D2)
     with pg_connect("source_db") as conn:  # forget earlier runs of these days
         conn.execute("delete from raw.amplitude_event where export_day = any(%s)", (list(days),))
@@ -116,7 +100,7 @@ def clean_days():
             conn.execute("delete from marts.fct_amplitude_daily_active_users where event_date "
                          "between %s and %s", (D1 - timedelta(days=1), D2))
     yield
-    _control({})
+    control({})
 
 
 def test_two_days_with_a_resent_hour_reach_the_marts_once_and_a_rerun_changes_nothing(
@@ -125,17 +109,17 @@ def test_two_days_with_a_resent_hour_reach_the_marts_once_and_a_rerun_changes_no
 
     run_id = f"test-amp-wh-{uuid.uuid4()}"
     d1_wire = _wire_events(D1)
-    _control({"amplitude": "resend_previous_hour"})
+    control({"amplitude": "resend_previous_hour"})
     d2_wire = _wire_events(D2)
     resent = {e.get("$insert_id") or e["uuid"] for e in d2_wire} & \
         {e.get("$insert_id") or e["uuid"] for e in d1_wire}
     assert resent  # the overlap is real: D2's export carries some of D1's events
     first, props, dau = _expected([d1_wire, d2_wire])
 
-    _control({})
+    control({})
     amplitude_batch(D1, RunContext(run_id, "amplitude_events", "export_archive_load", D1))
     _warehouse_day(D1, run_id)
-    _control({"amplitude": "resend_previous_hour"})
+    control({"amplitude": "resend_previous_hour"})
     amplitude_batch(D2, RunContext(run_id, "amplitude_events", "export_archive_load", D2))
     statuses = _warehouse_day(D2, run_id)
     assert statuses["reconcile_raw_day_rows_amplitude_event"] == "pass"
@@ -176,7 +160,7 @@ def test_two_days_with_a_resent_hour_reach_the_marts_once_and_a_rerun_changes_no
     # Rerun D2 (same export, re-sent hour included) and D1: nothing changes downstream.
     amplitude_batch(D2, RunContext(run_id, "amplitude_events", "export_archive_load", D2))
     _warehouse_day(D2, run_id)
-    _control({})
+    control({})
     amplitude_batch(D1, RunContext(run_id, "amplitude_events", "export_archive_load", D1))
     _warehouse_day(D1, run_id)
     assert _marts() == before
@@ -195,10 +179,10 @@ def test_a_day_is_reparsed_from_the_lake_archive_without_calling_amplitude(clean
 
     ctx = RunContext(f"test-amp-arch-{uuid.uuid4()}", "amplitude_events", "load", D1)
     first = amplitude_batch(D1, ctx)
-    _control({"amplitude": "404"})  # Amplitude would now answer "no data"
-    calls = _calls()
+    control({"amplitude": "404"})  # Amplitude would now answer "no data"
+    calls = request_counts().get("amplitude", 0)
     again = amplitude_batch(D1, ctx, from_archive=True)
-    assert _calls() == calls  # not one export call
+    assert request_counts().get("amplitude", 0) == calls  # not one export call
     assert (again["events"], again["properties"]) == (first["events"], first["properties"])
     with pg_connect("source_db") as conn:
         assert conn.execute("select count(*) from raw.amplitude_event where export_day = %s",

@@ -11,6 +11,7 @@ import requests
 
 from include.connections import get_connection, pg_connect
 from include.localstack import config as cfg
+from tests.helpers import amplitude_export
 
 pytestmark = pytest.mark.integration
 DAY = date(2024, 5, 2)
@@ -66,12 +67,8 @@ def _amplitude_wire_keys(day) -> set[str]:
     import json
     import zipfile
 
-    conn = get_connection("amplitude_api")
-    r = requests.get(f"{conn.host}/api/2/export", auth=(conn.login, conn.password), timeout=30,
-                     params={"start": f"{day:%Y%m%d}T00", "end": f"{day:%Y%m%d}T23"})
-    r.raise_for_status()
     keys = set()
-    with zipfile.ZipFile(io.BytesIO(r.content)) as zf:
+    with zipfile.ZipFile(io.BytesIO(amplitude_export(day))) as zf:
         for name in zf.namelist():
             for line in gzip.decompress(zf.read(name)).decode().splitlines():
                 event = json.loads(line)

@@ -10,22 +10,18 @@ import requests
 from include.connections import census_client, get_connection, states_page_location
 from include.sources.census import CensusError
 from include.sources.states_page import fetch_states_page, parse_states_page
+from tests.helpers import control
 
 pytestmark = pytest.mark.integration
-
-
-def _control(payload: dict) -> None:
-    host = get_connection("census_api").host
-    requests.post(f"{host}/_control", json=payload, timeout=5).raise_for_status()
 
 
 @pytest.fixture(autouse=True)
 def _reset_faults():
     if "AIRFLOW_CONN_CENSUS_API" not in os.environ:
         pytest.fail("run under `make test` (or eval \"$(make -s env)\") so the connections exist")
-    _control({})
+    control({})
     yield
-    _control({})
+    control({})
 
 
 def test_census_county_population_matches_the_raw_wire_rows():
@@ -62,7 +58,7 @@ def test_census_500_is_retried_then_surfaces():
     from include.http import retrying_session
     from include.sources.census import CensusClient
 
-    _control({"census": "500"})
+    control({"census": "500"})
     conn = get_connection("census_api")
     client = CensusClient(conn.host, conn.password, session=retrying_session(total=2, backoff=0))
     with pytest.raises(CensusError, match="HTTP 500"):
@@ -81,7 +77,7 @@ def test_states_page_scraped_with_states_and_territories():
 
 
 def test_states_page_duplicate_code_is_visible_to_the_parser():
-    _control({"states": "duplicate"})
+    control({"states": "duplicate"})
     base, path = states_page_location()
     codes = [r.state_code for r in parse_states_page(fetch_states_page(base, path)) if r.is_state]
     assert len(codes) == 51 and len(set(codes)) == 50

@@ -12,16 +12,12 @@ import requests
 
 from include.connections import get_connection, pg_connect
 from include.runner import run
+from tests.helpers import control
 
 pytestmark = pytest.mark.integration
 DAY1, DAY2 = date(2024, 6, 1), date(2024, 6, 2)
 YELP_TABLES = ("city", "business", "category", "business_category", "transaction_type",
                "business_transaction", "yelp_user", "review", "business_holding")
-
-
-def _control(payload):
-    host = get_connection("census_api").host
-    requests.post(f"{host}/_control", json=payload, timeout=5).raise_for_status()
 
 
 def _reset_yelp():
@@ -46,10 +42,10 @@ def _reset_yelp():
 
 @pytest.fixture(autouse=True)
 def _clean():
-    _control({})
+    control({})
     _reset_yelp()
     yield
-    _control({})
+    control({})
 
 
 def _yelp():
@@ -122,7 +118,7 @@ def test_two_days_version_dim_business_and_join_holdings_to_the_right_version():
     assert statuses["yelp_rating_half_steps_1_to_5"] == "pass"
     assert set(statuses.values()) == {"pass"}, statuses
     v1 = _wire_businesses(_locations())
-    _control({"yelp_version": 2})
+    control({"yelp_version": 2})
     v2 = _wire_businesses(_locations())
     second = run(DAY2, run_id=f"test-yelp-{uuid.uuid4()}")
     assert not any(isinstance(v, Exception) for v in second.values()), second
@@ -179,7 +175,7 @@ def _oltp_fingerprint():
 
 def test_quota_stop_ends_the_run_with_partial_data_and_the_next_run_completes_it():
     day = date(2024, 6, 10)
-    _control({"yelp_daily_quota": 120})
+    control({"yelp_daily_quota": 120})
     run_id = f"test-yelp-{uuid.uuid4()}"
     partial = run(day, run_id=run_id)
     assert not any(isinstance(v, Exception) for v in partial.values()), partial
@@ -191,7 +187,7 @@ def test_quota_stop_ends_the_run_with_partial_data_and_the_next_run_completes_it
                            (run_id,)).fetchone()
     assert row[0] == "warn" and int(row[1]) > 0
 
-    _control({})  # the quota resets (midnight UTC)
+    control({})  # the quota resets (midnight UTC)
     resumed = run(day, run_id=f"test-yelp-{uuid.uuid4()}")
     assert not any(isinstance(v, Exception) for v in resumed.values()), resumed
     assert resumed["yelp_businesses"]["pending"] == {}

@@ -10,20 +10,13 @@ import requests
 
 from include.connections import get_connection, yelp_client
 from include.sources.yelp import YelpClient, YelpError, YelpQuotaExhausted
+from tests.helpers import control, request_counts
 
 pytestmark = pytest.mark.integration
 
 
 def _conn():
     return get_connection("yelp_api")
-
-
-def _control(payload: dict) -> None:
-    requests.post(f"{_conn().host}/_control", json=payload, timeout=5).raise_for_status()
-
-
-def _counts() -> dict:
-    return requests.get(f"{_conn().host}/_control", timeout=5).json()["requests"]
 
 
 def _raw(path: str, params: dict | None = None, key: str | None = None) -> requests.Response:
@@ -46,9 +39,9 @@ def _county_locations(state_fips: str, state_code: str) -> list[str]:
 def _reset():
     if "AIRFLOW_CONN_YELP_API" not in os.environ:
         pytest.fail("run under `make test` (or eval \"$(make -s env)\") so the connections exist")
-    _control({})
+    control({})
     yield
-    _control({})
+    control({})
 
 
 @pytest.fixture(scope="module")
@@ -123,32 +116,32 @@ def test_reviews_at_most_three_and_users_shared(big_county):
 
 
 def test_per_second_429_is_retried_and_succeeds():
-    _control({"yelp_rps_429_every": 2})
+    control({"yelp_rps_429_every": 2})
     client = _fast_client()
     assert client.search_page("Doña Ana County, NM", 0).businesses   # call 1
     page = client.search_page("Doña Ana County, NM", 0)              # call 2: 429, call 3
     assert page.businesses
-    assert client.calls == 3 and _counts()["yelp_search"] == 3
+    assert client.calls == 3 and request_counts()["yelp_search"] == 3
 
 
 def test_daily_quota_raises_quota_exhausted():
-    _control({"yelp_daily_quota": 2})
+    control({"yelp_daily_quota": 2})
     client = _fast_client()
     client.search_page("Doña Ana County, NM", 0)
     client.search_page("Doña Ana County, NM", 0)
     with pytest.raises(YelpQuotaExhausted, match="ACCESS_LIMIT_REACHED"):
         client.search_page("Doña Ana County, NM", 0)
     assert client.rate_limit["remaining"] == 0 and client.rate_limit["daily_limit"] == 2
-    assert _counts()["yelp"] == 3  # no retry of a spent quota
+    assert request_counts()["yelp"] == 3  # no retry of a spent quota
 
 
 def test_max_calls_raises_before_calling():
     client = _fast_client(max_calls=1)
     client.search_page("Doña Ana County, NM", 0)
-    assert _counts()["yelp"] == 1
+    assert request_counts()["yelp"] == 1
     with pytest.raises(YelpQuotaExhausted):
         client.reviews("anything")
-    assert _counts()["yelp"] == 1 and client.calls == 1
+    assert request_counts()["yelp"] == 1 and client.calls == 1
 
 
 def test_version_2_changes_rating_and_price_of_some_businesses(big_county):
@@ -157,7 +150,7 @@ def test_version_2_changes_rating_and_price_of_some_businesses(big_county):
                 for b in p.businesses}
 
     v1 = snapshot()
-    _control({"yelp_version": 2})
+    control({"yelp_version": 2})
     v2 = snapshot()
     assert v1.keys() == v2.keys()
     changed = [k for k in v1 if (v1[k].rating, v1[k].price) != (v2[k].rating, v2[k].price)]
@@ -197,9 +190,9 @@ def test_unknown_location_and_business():
 def test_5xx_is_retried_by_the_session_then_an_error():
     from include.http import retrying_session
 
-    _control({"yelp": "500"})
+    control({"yelp": "500"})
     client = _fast_client(session=retrying_session(total=2, backoff=0,
                                                    retry_statuses=(500, 502, 503, 504)))
     with pytest.raises(YelpError, match="HTTP 500"):
         client.search_page("Doña Ana County, NM", 0)
-    assert _counts()["yelp"] == 3 and client.calls == 3  # one call and two retries
+    assert request_counts()["yelp"] == 3 and client.calls == 3  # one call and two retries
