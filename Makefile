@@ -17,7 +17,7 @@ DEMO_DATE ?= 2024-01-15
 DATE ?= $(DEMO_DATE)
 PYTEST_ARGS ?=
 # Every recipe sees the same connections and settings as `make env` prints.
-WITH_ENV = eval "$$(PYTHONPATH=. $(PY) -m include.localstack.services env)" &&
+WITH_ENV = eval "$$(PYTHONPATH=. $(PY) -m local.services env)" &&
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
@@ -50,7 +50,7 @@ deps: sysdeps venv manifest
 MANIFEST := dbt_project/target/manifest.json
 DBT_SOURCES := $(shell find dbt_project/models dbt_project/snapshots dbt_project/macros -type f 2>/dev/null) dbt_project/dbt_project.yml
 $(MANIFEST): $(STAMP) $(DBT_SOURCES)
-	@PYTHONPATH=. $(PY) -m include.dbt_runner parse >/dev/null
+	@PYTHONPATH=. $(PY) -m include.dbt.runner parse >/dev/null
 	@echo "dbt manifest built: $(MANIFEST)"
 
 manifest: $(MANIFEST)
@@ -61,33 +61,33 @@ lock:
 # BigQuery/GCS emulators in their own venv (DESIGN.md: they must not share the Airflow venv).
 EMU_VENV := .local/emu-venv
 EMU_STAMP := $(EMU_VENV)/.installed
-$(EMU_STAMP): include/localstack/emulators-requirements.txt $(STAMP)
+$(EMU_STAMP): local/emulators-requirements.txt $(STAMP)
 	@test -x $(EMU_VENV)/bin/python || $(PYTHON_BOOT) -m venv $(EMU_VENV)
-	$(VENV)/bin/uv pip install -q --python $(EMU_VENV)/bin/python --compile-bytecode -r include/localstack/emulators-requirements.txt
+	$(VENV)/bin/uv pip install -q --python $(EMU_VENV)/bin/python --compile-bytecode -r local/emulators-requirements.txt
 	@touch $(EMU_STAMP)
 
 ## --- services and runs --------------------------------------------------------------
 
 services: deps
-	@PYTHONPATH=. $(PY) -m include.localstack.services up
-	@$(WITH_ENV) PYTHONPATH=. $(PY) -m include.migrate
+	@PYTHONPATH=. $(PY) -m local.services up
+	@$(WITH_ENV) PYTHONPATH=. $(PY) -m include.migrations
 	@$(WITH_ENV) $(VENV)/bin/airflow db migrate >$${AIRFLOW_HOME}/db-migrate.log 2>&1 || { tail -20 $${AIRFLOW_HOME}/db-migrate.log; exit 1; }
 
 # bqemulator + gcp-storage-emulator on loopback (WAREHOUSE=bigquery locally; make test).
 emulators: $(EMU_STAMP) services
-	@PYTHONPATH=. $(PY) -m include.localstack.services emulators
+	@PYTHONPATH=. $(PY) -m local.services emulators
 
 env: $(STAMP)
-	@PYTHONPATH=. $(PY) -m include.localstack.services env
+	@PYTHONPATH=. $(PY) -m local.services env
 
 status: $(STAMP)
-	@PYTHONPATH=. $(PY) -m include.localstack.services status
+	@PYTHONPATH=. $(PY) -m local.services status
 
 run: services
-	@$(WITH_ENV) $(PY) -m include.runner --date $(DATE) --log .local/logs/run-$(DATE).log
+	@$(WITH_ENV) $(PY) -m local.run --date $(DATE) --log .local/logs/run-$(DATE).log
 
 demo: services
-	@$(WITH_ENV) $(PY) -m include.runner --date $(DEMO_DATE) --summary --log .local/logs/demo-$(DEMO_DATE).log
+	@$(WITH_ENV) $(PY) -m local.run --date $(DEMO_DATE) --summary --log .local/logs/demo-$(DEMO_DATE).log
 
 test: services emulators compose-tool
 	@$(WITH_ENV) $(PY) -m pytest $(PYTEST_ARGS)
@@ -105,14 +105,14 @@ bench: services emulators
 	@export WAREHOUSE=bigquery && $(WITH_ENV) $(PY) benchmarks/bigquery_load_benchmark.py --rows 200000
 
 up: services
-	@$(WITH_ENV) $(PY) -m include.localstack.services ui
+	@$(WITH_ENV) $(PY) -m local.services ui
 
 # Stop only the Airflow UI (make up); the other services keep running.
 ui-down:
-	@test -x $(PY) && PYTHONPATH=. $(PY) -m include.localstack.services ui-down || true
+	@test -x $(PY) && PYTHONPATH=. $(PY) -m local.services ui-down || true
 
 down:
-	@test -x $(PY) && PYTHONPATH=. $(PY) -m include.localstack.services down || true
+	@test -x $(PY) && PYTHONPATH=. $(PY) -m local.services down || true
 
 clean: down
 	rm -rf .local

@@ -6,7 +6,7 @@
 Data (not timed): an export zip per size, built the way Amplitude sends it (members stored,
 each a gzipped NDJSON file of --member-lines lines, named `<project>_<day>_<hour>#<n>`).
 Events come from a pool of realistic events made by the local Export API
-(`include.localstack.amplitude_server.hour_events`: nested properties, unicode, ~900 bytes
+(`local.sources.amplitude.hour_events`: nested properties, unicode, ~900 bytes
 a line; every 7th has no `$insert_id`, only a `uuid`), each generated event with its own
 ids and times; 2% of the lines repeat an earlier line (the same `$insert_id` or `uuid`,
 mostly in an earlier member), as Amplitude can send. Events/s counts the lines of the zip.
@@ -14,7 +14,7 @@ mostly in an earlier member), as Amplitude can send. Events/s counts the lines o
 End to end (zip on disk -> rows committed in source_db), each path and size in a fresh
 child process, so peak RSS is per path and size (the child's VmHWM; `ru_maxrss` is not
 used because a child started by `subprocess` inherits the parent's high-water mark):
-* ours: `include.amplitude_pipeline.load_day` into raw.amplitude_event / _property /
+* ours: `include.sources.amplitude.load.load_day` into raw.amplitude_event / _property /
   _quarantine for export day 2099-01-01 (small) and 2099-01-02 (large);
 * baseline: each member gunzipped and iterated line by line, `json.loads` per line, rows
   built in Python (property values as text: strings as they are, other values
@@ -72,7 +72,7 @@ _PLACEHOLDERS = {"$insert_id": "iid", "uuid": "uuid", "event_id": "eid",
 def pool() -> list[tuple[str, int]]:
     """(str.format template of one JSON line, number of property rows) for POOL_SIZE
     realistic events from the local Export API, ids and times left as placeholders."""
-    from include.localstack.amplitude_server import _line, hour_events
+    from local.sources.amplitude import _line, hour_events
 
     out, hour = [], datetime(2024, 1, 15, tzinfo=timezone.utc)
     while len(out) < POOL_SIZE:
@@ -164,7 +164,7 @@ def child_ours(zip_path: Path, day: date) -> dict:
     import pyarrow.csv  # noqa: F401
 
     import include.sources.amplitude  # noqa: F401
-    from include.amplitude_pipeline import load_day
+    from include.sources.amplitude.load import load_day
     from include.connections import pg_connect
 
     with pg_connect("source_db", autocommit=True) as conn:
@@ -174,8 +174,8 @@ def child_ours(zip_path: Path, day: date) -> dict:
         seconds = time.perf_counter() - start
         peak = hwm_mb()
     return {"seconds": seconds, "before_mb": before, "peak_mb": peak,
-            "events": result["events"], "properties": result["properties"],
-            "quarantined": result["quarantined"], "duplicates": result["duplicates"]}
+            "events": result.events, "properties": result.properties,
+            "quarantined": result.quarantined, "duplicates": result.duplicates}
 
 
 EVENT_FIELDS = ("insert_id", "uuid", "event_id", "amplitude_id", "user_id", "device_id",
@@ -253,7 +253,7 @@ def run_child(path: str, zip_path: Path, day: date) -> dict:
 def parse_only(zip_path: Path, repeat: int, batch_lines: int = 10_000) -> dict:
     import orjson
 
-    from include.sources.amplitude import iter_member_lines, parse_lines
+    from include.sources.amplitude.parser import iter_member_lines, parse_lines
 
     with zipfile.ZipFile(zip_path) as zf:
         batches = [(info.filename, first, lines) for info in zf.infolist()
@@ -364,7 +364,7 @@ def main() -> None:
         return
 
     from include.connections import pg_connect
-    from include.migrate import migrate
+    from include.migrations import migrate
 
     migrate()
     sizes = (args.events, args.events * 10)

@@ -49,7 +49,7 @@ def main() -> int:
     if os.environ.get("WAREHOUSE") != "bigquery" or not os.environ.get("BIGQUERY_EMULATOR_HOST"):
         raise SystemExit("run with WAREHOUSE=bigquery and the emulator env "
                          "(export WAREHOUSE=bigquery; eval \"$(make -s env)\")")
-    from include.lake_export import TABLES, lake_location, object_key
+    from include.lake import TABLES, lake_location, object_key
     from include.warehouse.bigquery import BigQueryWarehouse, clients
 
     table = next(t for t in TABLES if t.name == "county_population")

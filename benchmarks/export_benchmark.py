@@ -4,7 +4,7 @@
 
 Generates `bench.bench_export_<n>` in source_db (12 columns with `updated_at`, like the load
 benchmark) for n = --rows and 10 x --rows, then runs the real export path
-(`include.lake_export.export_table`: server-side cursor -> Arrow batches -> ParquetWriter on
+(`include.lake.export.export_table`: server-side cursor -> Arrow batches -> ParquetWriter on
 a temp file -> S3 upload) to the local S3 of the `lake_s3` connection. Each size runs in a
 fresh child process, so the sizes do not share a heap: the child reports its peak RSS
 (`ru_maxrss`) and its baseline (peak after imports, connection and S3 client, before the
@@ -54,7 +54,7 @@ def table_name(n: int) -> str:
 
 
 def lake_table(n: int):
-    from include.lake_export import LakeTable
+    from include.lake.table import LakeTable
 
     return LakeTable(table_name(n), ("id",), COLUMNS)
 
@@ -75,7 +75,8 @@ def child(n: int) -> None:
     import pyarrow.parquet  # noqa: F401
 
     from include.connections import pg_connect
-    from include.lake_export import export_table, lake_location, object_key
+    from include.lake import lake_location, object_key
+    from include.lake.export import export_table
 
     s3, bucket, prefix = lake_location()
     s3.list_objects_v2(Bucket=bucket, MaxKeys=1)  # botocore fully loaded before the baseline
@@ -87,7 +88,7 @@ def child(n: int) -> None:
         seconds = time.perf_counter() - start
         peak = max_rss_mb()
     head = s3.head_object(Bucket=bucket, Key=object_key(bench_prefix(prefix), table_name(n), DAY))
-    print(json.dumps({"rows": result["rows"], "seconds": seconds, "baseline_mb": baseline,
+    print(json.dumps({"rows": result.rows, "seconds": seconds, "baseline_mb": baseline,
                       "peak_mb": peak, "file_mb": head["ContentLength"] / 2**20}))
 
 
@@ -102,7 +103,7 @@ def main() -> None:
     from psycopg import sql
 
     from include.connections import pg_connect
-    from include.lake_export import lake_location, object_key
+    from include.lake import lake_location, object_key
 
     sizes = (args.rows, args.rows * 10)
     results = {}
@@ -134,7 +135,7 @@ def main() -> None:
                 s3.delete_object(Bucket=bucket,
                                  Key=object_key(bench_prefix(prefix), table_name(n), DAY))
 
-    print("Parquet export (include.lake_export.export_table), 12 columns, one fresh process "
+    print("Parquet export (include.lake.export.export_table), 12 columns, one fresh process "
           "per size")
     print(f"{'size':<6} {'rows':>10} {'seconds':>8} {'rows/s':>10} {'peak RSS MB':>12} "
           f"{'baseline MB':>12} {'RSS delta MB':>13} {'file MB':>8}")

@@ -6,7 +6,7 @@ per-row `INSERT ... ON CONFLICT` baseline, in one run.
 Pages of 50 businesses (3 categories, 2 transactions each, the wire format of
 /v3/businesses/search) are generated as JSON text first (not timed). The timed path is what
 the pipeline runs per page: `orjson.loads` (as the client decodes) + `include.sources.yelp.parse_search` +
-`include.yelp_pipeline.land_search_page` (COPY into a temp table, one upsert into
+`include.sources.yelp.land.land_search_page` (COPY into a temp table, one upsert into
 raw.yelp_search, the progress update, one transaction per page). The baseline parses the
 same way and inserts row by row with `INSERT ... ON CONFLICT DO UPDATE`, also one
 transaction per page. Targets: >= 4x the baseline's rows/s, and 10x the rows in <= 11x the
@@ -56,8 +56,8 @@ def pages(n_rows: int, tag: str) -> list[str]:
 
 
 def run_copy(conn, day: date, payloads: list[str]) -> int:
-    from include.sources.yelp import SearchPage, parse_search
-    from include.yelp_pipeline import land_search_page
+    from include.sources.yelp.parser import SearchPage, parse_search
+    from include.sources.yelp.land import land_search_page
 
     n = 0
     for k, text in enumerate(payloads):
@@ -67,8 +67,8 @@ def run_copy(conn, day: date, payloads: list[str]) -> int:
 
 
 def run_baseline(conn, day: date, payloads: list[str]) -> int:
-    from include.sources.yelp import parse_search
-    from include.yelp_pipeline import SEARCH_COLS, search_rows
+    from include.sources.yelp.parser import parse_search
+    from include.sources.yelp.land import SEARCH_COLS, search_rows
 
     cols = ", ".join(SEARCH_COLS)
     marks = ", ".join(["%s"] * len(SEARCH_COLS))
@@ -96,7 +96,7 @@ def main() -> int:
                         help="interleaved repetitions; the best time of each is reported")
     args = parser.parse_args()
     from include.connections import pg_connect
-    from include.migrate import migrate
+    from include.migrations import migrate
 
     migrate()
     sizes = (args.rows, args.rows * 10)

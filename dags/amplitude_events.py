@@ -6,8 +6,8 @@ import pendulum
 from airflow.sdk import DAG, Param, task
 from airflow.timetables.interval import CronDataIntervalTimetable
 
-from include.assets import AMPLITUDE_RAW_ASSET
-from include.taxonomy import default_args
+from include.runs.assets import AMPLITUDE_RAW_ASSET
+from include.runs.taxonomy import default_args
 
 with DAG(
     dag_id="amplitude_events",
@@ -42,12 +42,12 @@ its rows in `quality.check_results` and fails the task on a miss, after the load
 
     @task(outlets=[AMPLITUDE_RAW_ASSET])
     def export_archive_load(**context):
-        from include.amplitude_pipeline import amplitude_batch
-        from include.taxonomy import logical_day, mark_day, run_context
+        from include.runs import logical_day, mark_day, run_context, xcom_value
+        from include.sources.amplitude import ingest_day
 
-        result = amplitude_batch(logical_day(context), run_context(context, "export_archive_load"),
-                                 from_archive=bool(context["params"].get("from_archive")))
+        result = ingest_day(logical_day(context), run_context(context),
+                            from_archive=bool(context["params"].get("from_archive")))
         mark_day(context, AMPLITUDE_RAW_ASSET)
-        return result
+        return xcom_value(result)
 
     export_archive_load()

@@ -6,8 +6,8 @@ import pendulum
 from airflow.sdk import DAG, task
 from airflow.timetables.interval import CronDataIntervalTimetable
 
-from include.assets import COUNTY_POPULATION_ASSET
-from include.taxonomy import default_args
+from include.runs.assets import COUNTY_POPULATION_ASSET
+from include.runs.taxonomy import default_args
 
 with DAG(
     dag_id="census_population",
@@ -32,11 +32,11 @@ batch in place, un-normalized.
 
     @task(outlets=[COUNTY_POPULATION_ASSET])
     def extract_land_check_normalize(**context):
-        from include.pipeline import census_batch
-        from include.taxonomy import logical_day, mark_day, run_context
+        from include.runs import logical_day, mark_day, run_context, xcom_value
+        from include.sources.census import ingest_day
 
-        result = census_batch(logical_day(context), run_context(context, "extract_land_check_normalize"))
+        result = ingest_day(logical_day(context), run_context(context))
         mark_day(context, COUNTY_POPULATION_ASSET)
-        return result
+        return xcom_value(result)
 
     extract_land_check_normalize()

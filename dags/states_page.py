@@ -6,8 +6,8 @@ import pendulum
 from airflow.sdk import DAG, task
 from airflow.timetables.interval import CronDataIntervalTimetable
 
-from include.assets import STATES_ASSET
-from include.taxonomy import default_args
+from include.runs.assets import STATES_ASSET
+from include.runs.taxonomy import default_args
 
 with DAG(
     dag_id="states_page",
@@ -33,11 +33,11 @@ retried with backoff before alerting.
 
     @task(outlets=[STATES_ASSET])
     def scrape_land_check_normalize(**context):
-        from include.pipeline import states_page_batch
-        from include.taxonomy import logical_day, mark_day, run_context
+        from include.runs import logical_day, mark_day, run_context, xcom_value
+        from include.sources.states_page import ingest_day
 
-        result = states_page_batch(logical_day(context), run_context(context, "scrape_land_check_normalize"))
+        result = ingest_day(logical_day(context), run_context(context))
         mark_day(context, STATES_ASSET)
-        return result
+        return xcom_value(result)
 
     scrape_land_check_normalize()

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import DAG, task
 
-from include.assets import (AMPLITUDE_RAW_ASSET, COUNTY_POPULATION_ASSET, MARTS_ASSET,
+from include.runs.assets import (AMPLITUDE_RAW_ASSET, COUNTY_POPULATION_ASSET, MARTS_ASSET,
                             STATES_ASSET, YELP_ASSET)
-from include.dbt_tasks import dbt_task_group
-from include.taxonomy import default_args
+from include.dbt.cosmos import dbt_task_group
+from include.runs.taxonomy import default_args
 
 with DAG(
     dag_id="warehouse",
@@ -42,30 +42,31 @@ reruns just that node (`dbt run`/`dbt test --select`), not the whole build.
 
     @task
     def export_lake(**context):
-        from include.lake_export import export_day
-        from include.taxonomy import logical_day
+        from include.lake.export import export_day
+        from include.runs import logical_day, xcom_value
 
-        return export_day(logical_day(context))
+        return [xcom_value(e) for e in export_day(logical_day(context))]
 
     @task
     def load_staging(**context):
-        from include.taxonomy import logical_day
+        from include.runs import logical_day
         from include.warehouse import get_warehouse
 
         return get_warehouse().load_day(logical_day(context))
 
     @task
     def reconcile(**context):
-        from include.quality import raise_on_failures, reconcile_warehouse
-        from include.taxonomy import run_context
+        from include.quality import raise_on_failures
+        from include.runs import run_context
+        from include.warehouse.reconcile import reconcile_warehouse
 
-        results = reconcile_warehouse(run_context(context, "reconcile"))
+        results = reconcile_warehouse(run_context(context))
         raise_on_failures(results)
         return {r.check_name: r.status for r in results}
 
     @task(outlets=[MARTS_ASSET])
     def publish_marts(**context):
-        from include.taxonomy import mark_day
+        from include.runs import mark_day
 
         mark_day(context, MARTS_ASSET)
 

@@ -6,8 +6,8 @@ import pendulum
 from airflow.sdk import DAG, task
 from airflow.timetables.interval import CronDataIntervalTimetable
 
-from include.assets import COUNTY_POPULATION_ASSET, YELP_ASSET
-from include.taxonomy import default_args
+from include.runs.assets import COUNTY_POPULATION_ASSET, YELP_ASSET
+from include.runs.taxonomy import default_args
 
 with DAG(
     dag_id="yelp_businesses",
@@ -37,16 +37,11 @@ connection. Nothing needs deleting before a rerun.
 
     @task(inlets=[COUNTY_POPULATION_ASSET], outlets=[YELP_ASSET])
     def fetch_land_check_normalize(**context):
-        import os
+        from include.runs import logical_day, mark_day, run_context, xcom_value
+        from include.sources.yelp import ingest_day
 
-        from include.taxonomy import logical_day, mark_day, run_context
-        from include.yelp_pipeline import yelp_batch
-
-        budget = os.environ.get("YELP_DAILY_CALL_BUDGET")
-        result = yelp_batch(logical_day(context),
-                            run_context(context, "fetch_land_check_normalize"),
-                            max_calls=int(budget) if budget else None)
+        result = ingest_day(logical_day(context), run_context(context))
         mark_day(context, YELP_ASSET)
-        return {k: v for k, v in result.items() if k != "rate_limit"}
+        return xcom_value(result)
 
     fetch_land_check_normalize()

@@ -30,3 +30,63 @@ def amplitude_export(day: date) -> bytes:
                      params={"start": f"{day:%Y%m%d}T00", "end": f"{day:%Y%m%d}T23"})
     r.raise_for_status()
     return r.content
+
+
+# The source DAGs in dependency order: (dag id, its task id, the source's package). Each
+# task calls the package's `ingest_day`, as `run_day` does below.
+SOURCE_TASKS = (
+    ("states_page", "scrape_land_check_normalize", "include.sources.states_page"),
+    ("census_population", "extract_land_check_normalize", "include.sources.census"),
+    ("yelp_businesses", "fetch_land_check_normalize", "include.sources.yelp"),
+    ("amplitude_events", "export_archive_load", "include.sources.amplitude"),
+)
+
+
+def run_day(day: date, run_id: str) -> dict:
+    """Day D through the functions the DAG tasks call, in one process and without Airflow's
+    metadata (fast enough to run many times per test): every source's `ingest_day`, then,
+    if they all succeeded, the warehouse DAG's steps (lake export, staging load,
+    reconciliation, dbt build). A failure is alerted as the tasks' failure callback alerts
+    it, and recorded in the outcome as the exception; later steps are skipped. Returns
+    {dag id or step: typed result, or the exception}."""
+    import importlib
+
+    from include.quality import RunContext, raise_on_failures
+    from include.quality.alerts import alert_failure
+
+    outcome: dict = {}
+
+    def attempt(key, dag_id, task_id, call):
+        try:
+            outcome[key] = call(RunContext(run_id=run_id, dag_id=dag_id, task_id=task_id,
+                                           logical_date=day))
+            return True
+        except Exception as exc:  # noqa: BLE001 - recorded, alerted, asserted by the tests
+            outcome[key] = exc
+            alert_failure(dag_id, task_id, run_id, day, f"{type(exc).__name__}: {exc}")
+            return False
+
+    for dag_id, task_id, package in SOURCE_TASKS:
+        source = importlib.import_module(package)
+        attempt(dag_id, dag_id, task_id, lambda ctx, s=source: s.ingest_day(day, ctx))
+    if any(isinstance(v, Exception) for v in outcome.values()):
+        return outcome
+
+    from include.dbt.runner import build_and_record
+    from include.lake.export import export_day
+    from include.warehouse import get_warehouse
+    from include.warehouse.reconcile import reconcile_warehouse
+
+    def reconcile(ctx):
+        results = reconcile_warehouse(ctx)
+        raise_on_failures(results)
+        return results
+
+    steps = (("lake_export", "export_lake", lambda ctx: export_day(day)),
+             ("warehouse_load", "load_staging", lambda ctx: get_warehouse().load_day(day)),
+             ("reconcile", "reconcile", reconcile),
+             ("dbt_build", "dbt_build", build_and_record))
+    for key, task_id, call in steps:
+        if not attempt(key, "warehouse", task_id, call):
+            break
+    return outcome

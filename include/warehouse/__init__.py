@@ -1,4 +1,4 @@
-"""The warehouse interface: DAGs and the runner call `get_warehouse()` and never know
+"""The warehouse interface: DAG tasks call `get_warehouse()` and never know
 which target they talk to. `WAREHOUSE=postgres|bigquery` (env) picks it; postgres is the
 default; bigquery stages through GCS into BigQuery (include/warehouse/bigquery.py)."""
 
@@ -10,7 +10,7 @@ from typing import Protocol
 
 
 class SchemaDriftError(RuntimeError):
-    """A lake file's schema differs from the lake registry (include/lake_export.py)."""
+    """A lake file's schema differs from the lake registry (include/sources/<name>/lake.py)."""
 
 
 class Warehouse(Protocol):

@@ -26,7 +26,8 @@ import os
 from dataclasses import dataclass
 from datetime import date
 
-from include.lake_export import TABLES, LakeTable, lake_location, object_key
+from include.lake import TABLES, lake_location, lake_table, object_key
+from include.lake.table import LakeTable
 from include.warehouse import SchemaDriftError  # noqa: F401 - re-exported
 
 BQ_TYPES = {"string": "STRING", "bool": "BOOL", "int16": "INT64", "int64": "INT64",
@@ -156,7 +157,7 @@ class BigQueryWarehouse:
             if not schema.equals(expected):
                 raise SchemaDriftError(
                     f"s3://{bucket}/{k}: schema {schema} differs from the registered schema "
-                    f"{expected}; add the column to the registry (include/lake_export.py) "
+                    f"{expected}; add the column to the registry (include/sources/<name>/lake.py) "
                     "deliberately")
             blob = target.blob(gcs_key(settings.prefix, table.name, day, k.rsplit("/", 1)[1]))
             body = s3.get_object(Bucket=bucket, Key=k)["Body"]
@@ -210,7 +211,7 @@ class BigQueryWarehouse:
         return next(iter(bq.query(sql).result()))
 
     def staging_current_count(self, table: str) -> int:
-        keys = ", ".join(next(t for t in TABLES if t.name == table).key)
+        keys = ", ".join(lake_table(table).key)
         return int(self._row(f"select count(*) from (select distinct {keys} from "
                              f"{{t}}.{table})")[0])
 
@@ -227,7 +228,7 @@ class BigQueryWarehouse:
         return int(row[0]), None if row[1] is None else int(row[1])
 
     def staging_latest_sum(self, table: str, column: str) -> int:
-        keys = ", ".join(next(t for t in TABLES if t.name == table).key)
+        keys = ", ".join(lake_table(table).key)
         return int(self._row(
             f"select coalesce(sum({column}), 0) from (select {column}, row_number() over "
             f"(partition by {keys} order by updated_at desc, _lake_day desc) as rn from "

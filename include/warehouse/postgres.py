@@ -12,7 +12,8 @@ from datetime import date
 
 from psycopg import sql
 
-from include.lake_export import TABLES, LakeTable, lake_location, object_key
+from include.lake import TABLES, lake_location, lake_table, object_key
+from include.lake.table import LakeTable
 from include.warehouse import SchemaDriftError  # noqa: F401 - re-exported
 
 PG_TYPES = {"string": "text", "bool": "boolean", "int16": "smallint", "int64": "bigint",
@@ -71,7 +72,7 @@ class PostgresWarehouse:
     def staging_current_count(self, table: str) -> int:
         from include.connections import pg_connect
 
-        spec = next(t for t in TABLES if t.name == table)
+        spec = lake_table(table)
         with pg_connect(self.conn_id) as conn:
             return conn.execute(sql.SQL("select count(*) from (select distinct {} from "
                                         "staging.{}) k").format(
@@ -90,7 +91,7 @@ class PostgresWarehouse:
         """Sum of `column` over the latest version of each key in staging."""
         from include.connections import pg_connect
 
-        spec = next(t for t in TABLES if t.name == table)
+        spec = lake_table(table)
         keys = sql.SQL(", ").join(map(sql.Identifier, spec.key))
         with pg_connect(self.conn_id) as conn:
             return conn.execute(sql.SQL(

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from include.taxonomy import OWNERS, TAGS
+from include.runs.taxonomy import OWNERS, TAGS
 
 DAGS_DIR = Path(__file__).resolve().parents[2] / "dags"
 # cosmos itself is imported at parse time by design (it renders the dbt tasks, ~0.4 s);
@@ -45,7 +45,7 @@ def test_owners_tags_docs(dagbag):
 
 
 def test_retries_backoff_and_failure_notifier(dagbag):
-    from include.alerts import on_task_failure
+    from include.quality.alerts import on_task_failure
 
     for dag in dagbag.dags.values():
         for t in dag.tasks:
@@ -113,7 +113,7 @@ def test_every_dbt_node_is_a_task_in_the_warehouse_dag(dagbag):
 
 
 def test_dag_order_puts_producers_before_asset_consumers(dagbag):
-    from include.runner import dag_order
+    from local.run import dag_order
 
     order, upstream = dag_order(dagbag.dags)
     assert set(order) == set(dagbag.dag_ids)

@@ -32,7 +32,7 @@ def real():
 
 
 def test_staging_is_partitioned_by_lake_day_and_clustered_on_keys(real):
-    from include.lake_export import TABLES
+    from include.lake import TABLES
     from include.warehouse.bigquery import BigQueryWarehouse
 
     settings, bq, _ = real

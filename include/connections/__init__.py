@@ -1,0 +1,24 @@
+"""Every endpoint comes from an Airflow connection (overridable with AIRFLOW_CONN_<ID>).
+
+Each source builds its own client from its own connection (`include/sources/<name>/client.py`);
+this package holds what they share: the connection lookup, PostgreSQL connections and the
+retrying HTTP session (`include.connections.http`).
+"""
+
+from __future__ import annotations
+
+
+def get_connection(conn_id: str):
+    """The Airflow connection `conn_id`, from the secrets backends (env vars first)."""
+    from airflow.sdk import BaseHook
+
+    return BaseHook.get_connection(conn_id)
+
+
+def pg_connect(conn_id: str, **kwargs):
+    """A psycopg 3 connection for a postgres-type Airflow connection."""
+    import psycopg
+
+    conn = get_connection(conn_id)
+    return psycopg.connect(host=conn.host, port=conn.port or 5432, user=conn.login,
+                           password=conn.password, dbname=conn.schema, **kwargs)

@@ -1,0 +1,57 @@
+"""The S3 lake: the table registry every stage reads, and where the lake is.
+
+`TABLES` is every source's `lake.py` TABLES, in the order of `include.sources.SOURCES`.
+The export is `include.lake.export`; the warehouse targets load what it wrote.
+"""
+
+from __future__ import annotations
+
+import importlib
+from datetime import date
+
+from include.lake.table import LakeTable
+from include.sources import SOURCES
+
+
+def _registered() -> tuple[LakeTable, ...]:
+    tables = tuple(t for name in SOURCES
+                   for t in importlib.import_module(f"include.sources.{name}.lake").TABLES)
+    names = [t.name for t in tables]
+    duplicated = sorted({n for n in names if names.count(n) > 1})
+    if duplicated:
+        raise ValueError(f"lake tables registered twice: {duplicated}")
+    return tables
+
+
+TABLES: tuple[LakeTable, ...] = _registered()
+
+
+def lake_table(name: str) -> LakeTable:
+    """The registered lake table `name` (KeyError naming it when unknown)."""
+    for table in TABLES:
+        if table.name == name:
+            return table
+    raise KeyError(f"no lake table {name!r} in the registry")
+
+
+def lake_location(conn_id: str = "lake_s3"):
+    """(boto3 S3 client, bucket, prefix) from the `lake_s3` connection."""
+    import boto3
+
+    from include.connections import get_connection
+
+    conn = get_connection(conn_id)
+    extra = conn.extra_dejson
+    uri = extra.get("lake_uri", "")
+    if not uri.startswith("s3://"):
+        raise ValueError("lake_s3 connection needs extra lake_uri = s3://bucket/prefix")
+    bucket, _, prefix = uri.removeprefix("s3://").partition("/")
+    client = boto3.client("s3", endpoint_url=extra.get("endpoint_url"),
+                          aws_access_key_id=conn.login or None,
+                          aws_secret_access_key=conn.password or None,
+                          region_name=extra.get("region_name"))
+    return client, bucket, prefix.strip("/")
+
+
+def object_key(prefix: str, table: str, day: date) -> str:
+    return f"{prefix}/{table}/dt={day.isoformat()}/part-0000.parquet".lstrip("/")

@@ -1,0 +1,16 @@
+-- The day's search rows of businesses whose reviews are fetched: only then is a business's
+-- final id known (a 301 moves it), so a quota stop never normalizes a business under an id
+-- it is about to lose. The rest waits, landed, for the resumed run. final_business_id is
+-- the id after any move.
+create view yelp.ready_search as
+select
+    r.*,
+    coalesce(m.new_business_id, r.business_id) as final_business_id
+from raw.yelp_search as r
+inner join yelp.progress as q
+    on
+        q.logical_date = r.logical_date
+        and q.item_type = 'reviews'
+        and q.item_key = r.business_id
+        and q.status = 'done'
+left join raw.yelp_business_move as m on r.business_id = m.old_business_id;

@@ -1,0 +1,24 @@
+-- Before a page's COPY, in its transaction: delete the page's keys (a resumed or repeated
+-- page replaces its rows), advance the county's progress, and let the commit skip the WAL
+-- flush (a lost commit loses the page and its progress together).
+with cfg as (select set_config('synchronous_commit', 'off', true)),
+
+gone as (
+    delete from raw.yelp_search
+    where
+        logical_date = %(d)s
+        and county_fips = %(c)s
+        and business_id = any(%(ids)s)
+    returning 1
+),
+
+moved as (
+    update yelp.progress set next_offset = %(next)s, updated_at = now()
+    where logical_date = %(d)s and item_type = 'search' and item_key = %(c)s
+    returning 1
+)
+
+select
+    (select count(*) from cfg) as settings,
+    (select count(*) from gone) as deleted,
+    (select count(*) from moved) as progressed

@@ -1,0 +1,11 @@
+select distinct on (r.review_id)
+    r.review_id,
+    r.business_id,
+    r.user_id,
+    r.rating,
+    left(r.text, 160),
+    r.time_created
+from raw.yelp_review as r
+inner join oltp.business as b on r.business_id = b.business_id
+where r.logical_date = %(d)s
+order by r.review_id
