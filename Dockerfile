@@ -18,4 +18,4 @@ COPY --chown=airflow:root dbt_project/ /opt/airflow/dbt_project/
 ENV PYTHONPATH=/opt/airflow
 # The dbt manifest cosmos renders the dbt tasks from (LoadMode.DBT_MANIFEST): built once
 # here, so no DAG parse ever runs dbt. `dbt parse` needs no warehouse connection.
-RUN cd /opt/airflow && python -m include.dbt_runner parse
+RUN cd /opt/airflow && python -m include.dbt.runner parse

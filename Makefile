@@ -3,6 +3,7 @@
 #   make test            install what is missing, start services, run every test
 #   make run DATE=...    run every DAG for one logical date, in dependency order
 #   make env             print the AIRFLOW_CONN_* exports and settings in force
+#   make lint            ruff + sqlfluff (part of make test)
 #   make up / make down  Airflow UI on 127.0.0.1:8080 / stop what the Makefile started
 
 SHELL := /bin/bash
@@ -21,10 +22,10 @@ WITH_ENV = eval "$$(PYTHONPATH=. $(PY) -m local.services env)" &&
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: emulators ui-down manifest compose-tool help deps sysdeps venv services env run demo test up down status bench lock clean
+.PHONY: emulators ui-down manifest compose-tool help deps sysdeps venv services env run demo test lint up down status bench lock clean
 
 help:
-	@sed -n '2,7p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '2,8p' Makefile | sed 's/^# \{0,1\}//'
 
 ## --- installation -----------------------------------------------------------------
 
@@ -34,10 +35,12 @@ sysdeps:
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq postgresql >/dev/null; \
 	fi
 
-$(STAMP): requirements.txt
+# The dev lock: requirements.txt (what the production image installs) plus the test, lint
+# and local-stack tools. Both are compiled by `make lock`.
+$(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(PY) || $(PYTHON_BOOT) -m venv $(VENV)
 	@test -x $(VENV)/bin/uv || { $(PY) -m pip --version >/dev/null 2>&1 || $(PY) -m ensurepip >/dev/null; $(PY) -m pip install -q uv; }
-	$(VENV)/bin/uv pip install -q --python $(PY) --compile-bytecode -r requirements.txt
+	$(VENV)/bin/uv pip install -q --python $(PY) --compile-bytecode -r requirements-dev.txt
 	@touch $(STAMP)
 
 venv: $(STAMP)
@@ -57,8 +60,15 @@ manifest: $(MANIFEST)
 
 lock:
 	$(VENV)/bin/uv pip compile -q pyproject.toml -o requirements.txt --python-version 3.11
+	$(VENV)/bin/uv pip compile -q pyproject.toml --extra dev -c requirements.txt -o requirements-dev.txt --python-version 3.11
 
-# BigQuery/GCS emulators in their own venv (DESIGN.md: they must not share the Airflow venv).
+# ruff (lint, import order, format check) and sqlfluff (jinja templater: offline, no database).
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/sqlfluff lint --disable-progress-bar --processes 2 dbt_project include
+
+# BigQuery/GCS emulators in their own venv: their pins conflict with the Airflow venv's.
 EMU_VENV := .local/emu-venv
 EMU_STAMP := $(EMU_VENV)/.installed
 $(EMU_STAMP): local/emulators-requirements.txt $(STAMP)
@@ -89,7 +99,7 @@ run: services
 demo: services
 	@$(WITH_ENV) $(PY) -m local.run --date $(DEMO_DATE) --summary --log .local/logs/demo-$(DEMO_DATE).log
 
-test: services emulators compose-tool
+test: lint services emulators compose-tool
 	@$(WITH_ENV) $(PY) -m pytest $(PYTEST_ARGS)
 
 # Debian's docker-compose v1 validates the compose file offline (no Docker engine here).
@@ -98,7 +108,6 @@ compose-tool:
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends docker-compose >/dev/null; }
 
 bench: services emulators
-	@$(WITH_ENV) $(PY) benchmarks/load_benchmark.py
 	@$(WITH_ENV) $(PY) benchmarks/export_benchmark.py
 	@$(WITH_ENV) $(PY) benchmarks/yelp_load_benchmark.py --rows 10000
 	@$(WITH_ENV) $(PY) benchmarks/amplitude_benchmark.py

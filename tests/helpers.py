@@ -90,3 +90,8 @@ def run_day(day: date, run_id: str) -> dict:
         if not attempt(key, "warehouse", task_id, call):
             break
     return outcome
+
+
+def failures(outcome: dict) -> dict:
+    """The steps of a `run_day` outcome that raised, with their errors."""
+    return {k: f"{type(v).__name__}: {v}" for k, v in outcome.items() if isinstance(v, Exception)}

@@ -43,3 +43,19 @@ def test_env_example_lists_every_connection_and_setting():
     compose_vars = set(re.findall(r"\$\{([A-Z_]+)", (ROOT / "docker-compose.yaml").read_text()))
     assert compose_vars <= names, compose_vars - names
     assert "WAREHOUSE" in names
+
+
+def test_the_image_holds_no_laptop_stack_test_tools_or_secrets():
+    ignored = {line.strip() for line in (ROOT / ".dockerignore").read_text().splitlines()
+               if line.strip() and not line.startswith("#")}
+    assert {".env", ".local/", "local/", "tests/", "benchmarks/"} <= ignored
+    prod = {re.match(r"[a-z0-9_.\-]+", line).group(0)
+            for line in (ROOT / "requirements.txt").read_text().splitlines()
+            if re.match(r"[a-z0-9]", line)}
+    assert not prod & {"moto", "pytest", "pytest-timeout", "ruff", "sqlfluff"}, prod
+    dev = (ROOT / "requirements-dev.txt").read_text()
+    assert re.search(r"^moto==", dev, re.M) and re.search(r"^pytest==", dev, re.M)
+    # What a worker imports never reaches for the laptop stack or a test tool.
+    for path in list((ROOT / "include").rglob("*.py")) + list((ROOT / "dags").rglob("*.py")):
+        text = path.read_text()
+        assert not re.search(r"^\s*(from|import) (local|tests|moto|pytest)\b", text, re.M), path

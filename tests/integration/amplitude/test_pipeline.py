@@ -168,4 +168,4 @@ def test_a_member_failing_after_whole_batches_is_discarded_and_counted_as_bad(tm
         reason = conn.execute("select reason from raw.amplitude_quarantine where "
                               "export_day = %s", (DAY,)).fetchone()[0]
     assert reason.startswith("corrupt gzip member") and \
-        f"({result['discarded']} lines read before the failure" in reason
+        f"({result.discarded} lines read before the failure" in reason

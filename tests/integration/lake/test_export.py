@@ -9,7 +9,7 @@ import pytest
 
 from include.connections import pg_connect
 from include.lake import lake_location
-from tests.helpers import run_day
+from tests.helpers import failures, run_day
 
 pytestmark = pytest.mark.integration
 
@@ -25,7 +25,7 @@ def test_export_is_deterministic_incremental_and_matches_oltp():
         # whole OLTP table.
         conn.execute("delete from lake.exports")
     outcome = run_day(day1, run_id=f"test-{uuid.uuid4()}")
-    assert not any(isinstance(v, Exception) for v in outcome.values()), outcome
+    assert not failures(outcome), failures(outcome)
     s3, bucket, prefix = lake_location()
     key1 = f"{prefix}/county_population/dt=2031-05-01/part-0000.parquet"
     first = _read(s3, bucket, key1)

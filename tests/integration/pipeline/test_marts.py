@@ -8,7 +8,7 @@ import pytest
 import requests
 
 from include.connections import get_connection, pg_connect
-from tests.helpers import run_day
+from tests.helpers import failures, run_day
 
 pytestmark = pytest.mark.integration
 DAY = date(2024, 1, 15)
@@ -29,7 +29,7 @@ def _marts(conn):
 def test_marts_match_the_source_and_a_rerun_changes_nothing(capsys):
     run_id = f"test-{uuid.uuid4()}"
     outcome = run_day(DAY, run_id=run_id)
-    assert not any(isinstance(v, Exception) for v in outcome.values()), outcome
+    assert not failures(outcome), failures(outcome)
 
     counties = _census({"get": "NAME,POP,DATE_CODE", "for": "county:*", "in": "state:*"})[1:]
     states = _census({"get": "NAME", "for": "state:*"})[1:]

@@ -17,6 +17,27 @@ pytestmark = pytest.mark.integration
 DAY = date(2024, 5, 2)
 
 
+def _forget_lake_watermarks():
+    with pg_connect("source_db", autocommit=True) as conn:
+        conn.execute("delete from lake.exports")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _own_lake_watermarks():
+    """The lake export keeps ONE updated_at watermark per table (lake.exports), shared by
+    both warehouse targets: a delta that one target's run exported never reaches the other
+    (a known limitation, to be fixed by keeping watermarks per target). Tests of the two
+    targets share one stack, so this module starts and ends with no watermark: BigQuery's
+    first export is a full one, as on a fresh BigQuery deployment, and so is the PostgreSQL
+    target's first export after it. Without this the outcome depends on test order."""
+    from include.migrations import migrate
+
+    migrate()
+    _forget_lake_watermarks()
+    yield
+    _forget_lake_watermarks()
+
+
 @pytest.fixture
 def bigquery(monkeypatch):
     import socket
@@ -83,14 +104,14 @@ def _load_jobs(bq, since):
 
 
 def test_pipeline_on_bigquery_builds_the_marts_and_a_rerun_changes_nothing(bigquery):
-    from tests.helpers import run_day
+    from tests.helpers import failures, run_day
 
     settings, bq = bigquery
     project = settings.project
     started = datetime.now(timezone.utc)
     run_id = f"test-bq-{uuid.uuid4()}"
     outcome = run_day(DAY, run_id=run_id)
-    assert not any(isinstance(v, Exception) for v in outcome.values()), outcome
+    assert not failures(outcome), failures(outcome)
 
     # One load job per table for the run (the 1,500 load jobs/table/day quota).
     jobs = _load_jobs(bq, started)
@@ -139,7 +160,7 @@ def test_pipeline_on_bigquery_builds_the_marts_and_a_rerun_changes_nothing(bigqu
                        f"where _lake_day = '{DAY.isoformat()}'")
     snap = _rows(bq, f"select count(*) from `{project}.snapshots.snap_county`")
     second = run_day(DAY, run_id=f"test-bq-{uuid.uuid4()}")
-    assert not any(isinstance(v, Exception) for v in second.values()), second
+    assert not failures(second), failures(second)
     assert _marts(bq, project) == before
     assert _rows(bq, f"select count(*) from `{project}.staging.county_population` "
                      f"where _lake_day = '{DAY.isoformat()}'") == staged  # day replaced

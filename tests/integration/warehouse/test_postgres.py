@@ -11,7 +11,7 @@ import requests
 
 from include.connections import get_connection, pg_connect
 from include.lake import lake_location, object_key
-from tests.helpers import run_day
+from tests.helpers import failures, run_day
 from include.warehouse.postgres import PostgresWarehouse, SchemaDriftError
 
 pytestmark = pytest.mark.integration
@@ -26,7 +26,7 @@ def _staging(conn):
 def test_staging_matches_the_lake_file_and_a_rerun_changes_nothing():
     run_id = f"test-{uuid.uuid4()}"
     outcome = run_day(DAY, run_id=run_id)
-    assert not any(isinstance(v, Exception) for v in outcome.values()), outcome
+    assert not failures(outcome), failures(outcome)
     s3, bucket, prefix = lake_location()
     lake = pq.read_table(io.BytesIO(s3.get_object(
         Bucket=bucket, Key=object_key(prefix, "county_population", DAY))["Body"].read()))

@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from include.connections import get_connection, pg_connect
-from tests.helpers import run_day
+from tests.helpers import failures, run_day
 from tests.helpers import control
 
 pytestmark = pytest.mark.integration
@@ -109,7 +109,7 @@ def _marts():
 def test_two_days_version_dim_business_and_join_holdings_to_the_right_version():
     first_id = f"test-yelp-{uuid.uuid4()}"
     first = run_day(DAY1, run_id=first_id)
-    assert not any(isinstance(v, Exception) for v in first.values()), first
+    assert not failures(first), failures(first)
     with pg_connect("source_db") as conn:
         statuses = dict(conn.execute(
             "select check_name, status from quality.check_results where run_id = %s and "
@@ -121,7 +121,7 @@ def test_two_days_version_dim_business_and_join_holdings_to_the_right_version():
     control({"yelp_version": 2})
     v2 = _wire_businesses(_locations())
     second = run_day(DAY2, run_id=f"test-yelp-{uuid.uuid4()}")
-    assert not any(isinstance(v, Exception) for v in second.values()), second
+    assert not failures(second), failures(second)
 
     moved = {i: _resolve(i) for i in v2}
     expected_ids = set(moved.values())
@@ -159,7 +159,7 @@ def test_two_days_version_dim_business_and_join_holdings_to_the_right_version():
         before = _marts()
 
     rerun = run_day(DAY2, run_id=f"test-yelp-{uuid.uuid4()}")
-    assert not any(isinstance(v, Exception) for v in rerun.values()), rerun
+    assert not failures(rerun), failures(rerun)
     assert rerun["yelp_businesses"].fetched.calls == 0  # the day's queue is done: no API calls
     assert _marts() == before
 
@@ -178,7 +178,7 @@ def test_quota_stop_ends_the_run_with_partial_data_and_the_next_run_completes_it
     control({"yelp_daily_quota": 120})
     run_id = f"test-yelp-{uuid.uuid4()}"
     partial = run_day(day, run_id=run_id)
-    assert not any(isinstance(v, Exception) for v in partial.values()), partial
+    assert not failures(partial), failures(partial)
     assert partial["yelp_businesses"].fetched.stopped  # ACCESS_LIMIT_REACHED ended it gracefully
     assert sum(partial["yelp_businesses"].fetched.pending.values()) > 0
     with pg_connect("source_db") as conn:
@@ -189,14 +189,14 @@ def test_quota_stop_ends_the_run_with_partial_data_and_the_next_run_completes_it
 
     control({})  # the quota resets (midnight UTC)
     resumed = run_day(day, run_id=f"test-yelp-{uuid.uuid4()}")
-    assert not any(isinstance(v, Exception) for v in resumed.values()), resumed
+    assert not failures(resumed), failures(resumed)
     assert resumed["yelp_businesses"].fetched.pending == {}
     stopped_then_resumed = _oltp_fingerprint()
     calls_split = partial["yelp_businesses"].fetched.calls + resumed["yelp_businesses"].fetched.calls
 
     _reset_yelp()
     single = run_day(day, run_id=f"test-yelp-{uuid.uuid4()}")
-    assert not any(isinstance(v, Exception) for v in single.values()), single
+    assert not failures(single), failures(single)
     assert _oltp_fingerprint() == stopped_then_resumed
     with pg_connect("source_db") as conn:
         dupes = conn.execute("select count(*) - count(distinct (county_fips, business_id)) "
