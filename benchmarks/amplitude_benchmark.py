@@ -47,7 +47,7 @@ import sys
 import tempfile
 import time
 import zipfile
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -58,12 +58,23 @@ DAYS = (date(2099, 1, 1), date(2099, 1, 2))  # export_day of the small / large s
 PROJECT = "187520"
 POOL_SIZE = 3000
 DUP_EVERY, DUP_AT = 50, 17  # line i repeats an earlier line when i % 50 == 17 (2%)
-PROPERTY_FIELDS = (("event", "event_properties"), ("user", "user_properties"),
-                   ("group", "group_properties"), ("groups", "groups"), ("data", "data"))
+PROPERTY_FIELDS = (
+    ("event", "event_properties"),
+    ("user", "user_properties"),
+    ("group", "group_properties"),
+    ("groups", "groups"),
+    ("data", "data"),
+)
 TARGET_E2E, TARGET_PARSE, TARGET_RSS = 3.0, 1.5, 0.20
 # The placeholders the pool's JSON lines carry for the values each generated event varies.
-_PLACEHOLDERS = {"$insert_id": "iid", "uuid": "uuid", "event_id": "eid",
-                 "event_time": "et", "client_event_time": "ct", "server_upload_time": "ut"}
+_PLACEHOLDERS = {
+    "$insert_id": "iid",
+    "uuid": "uuid",
+    "event_id": "eid",
+    "event_time": "et",
+    "client_event_time": "ct",
+    "server_upload_time": "ut",
+}
 
 
 # --- data ------------------------------------------------------------------------------
@@ -74,7 +85,7 @@ def pool() -> list[tuple[str, int]]:
     realistic events from the local Export API, ids and times left as placeholders."""
     from local.sources.amplitude import _line, hour_events
 
-    out, hour = [], datetime(2024, 1, 15, tzinfo=timezone.utc)
+    out, hour = [], datetime(2024, 1, 15, tzinfo=UTC)
     while len(out) < POOL_SIZE:
         for event in hour_events(hour):
             event = dict(event)
@@ -83,7 +94,7 @@ def pool() -> list[tuple[str, int]]:
                     event[field] = f"@@{name}@@"
             text = _line(event).decode().replace("{", "{{").replace("}", "}}")
             for name in _PLACEHOLDERS.values():
-                text = text.replace(f'"@@{name}@@"', "{%s}" % name)
+                text = text.replace(f'"@@{name}@@"', f"{{{name}}}")
             n_props = sum(len(event.get(field) or {}) for _, field in PROPERTY_FIELDS)
             out.append((text, n_props))
         hour += timedelta(hours=1)
@@ -122,9 +133,12 @@ def make_zip(path: Path, n: int, day: date, member_lines: int, templates) -> dic
         ct = et - min((i * 31) % 5000 * 1000, et)
         return template.format(
             iid=f'"{i:08x}-{d:04x}-4a1e-8b2c-{(i * 2654435761) % (1 << 48):012x}"',
-            uuid=f'"{(i * 40503) % (1 << 32):08x}-{d:04x}-4f00-9e00-{i:012x}"', eid=i + 1,
-            et=f'"{_clock(day_text, et)}"', ct=f'"{_clock(day_text, ct)}"',
-            ut=f'"{_clock(day_text, up)}"').encode()
+            uuid=f'"{(i * 40503) % (1 << 32):08x}-{d:04x}-4f00-9e00-{i:012x}"',
+            eid=i + 1,
+            et=f'"{_clock(day_text, et)}"',
+            ct=f'"{_clock(day_text, ct)}"',
+            ut=f'"{_clock(day_text, up)}"',
+        ).encode()
 
     distinct = props = 0
     n_members = -(-n // member_lines)
@@ -139,11 +153,18 @@ def make_zip(path: Path, n: int, day: date, member_lines: int, templates) -> dic
                 distinct += 1
                 props += templates[i % pool_n][1]
             hour = k * 24 // n_members
-            info = zipfile.ZipInfo(f"{PROJECT}/{PROJECT}_{day_text}_{hour}#{k}.json.gz",
-                                   date_time=(day.year, day.month, day.day, hour, 0, 0))
+            info = zipfile.ZipInfo(
+                f"{PROJECT}/{PROJECT}_{day_text}_{hour}#{k}.json.gz",
+                date_time=(day.year, day.month, day.day, hour, 0, 0),
+            )
             zf.writestr(info, gzip.compress(b"".join(chunk), compresslevel=6, mtime=0))
-    return {"lines": n, "distinct": distinct, "properties": props, "members": n_members,
-            "zip_mb": path.stat().st_size / 2**20}
+    return {
+        "lines": n,
+        "distinct": distinct,
+        "properties": props,
+        "members": n_members,
+        "zip_mb": path.stat().st_size / 2**20,
+    }
 
 
 # --- child processes: one end-to-end load each ------------------------------------------
@@ -159,13 +180,13 @@ def hwm_mb() -> float:
 
 
 def child_ours(zip_path: Path, day: date) -> dict:
-    import pyarrow  # noqa: F401  (imports before the RSS baseline, like the other path)
-    import pyarrow.compute  # noqa: F401
+    import pyarrow
+    import pyarrow.compute
     import pyarrow.csv  # noqa: F401
 
     import include.sources.amplitude  # noqa: F401
-    from include.sources.amplitude.load import load_day
     from include.connections import pg_connect
+    from include.sources.amplitude.load import load_day
 
     with pg_connect("source_db", autocommit=True) as conn:
         before = hwm_mb()
@@ -173,14 +194,35 @@ def child_ours(zip_path: Path, day: date) -> dict:
         result = load_day(conn, day, [(f"bench/amplitude/dt={day}/{zip_path.name}", zip_path)])
         seconds = time.perf_counter() - start
         peak = hwm_mb()
-    return {"seconds": seconds, "before_mb": before, "peak_mb": peak,
-            "events": result.events, "properties": result.properties,
-            "quarantined": result.quarantined, "duplicates": result.duplicates}
+    return {
+        "seconds": seconds,
+        "before_mb": before,
+        "peak_mb": peak,
+        "events": result.events,
+        "properties": result.properties,
+        "quarantined": result.quarantined,
+        "duplicates": result.duplicates,
+    }
 
 
-EVENT_FIELDS = ("insert_id", "uuid", "event_id", "amplitude_id", "user_id", "device_id",
-                "session_id", "event_time", "client_event_time", "server_upload_time",
-                "event_type", "platform", "os_name", "country", "city", "paying")
+EVENT_FIELDS = (
+    "insert_id",
+    "uuid",
+    "event_id",
+    "amplitude_id",
+    "user_id",
+    "device_id",
+    "session_id",
+    "event_time",
+    "client_event_time",
+    "server_upload_time",
+    "event_type",
+    "platform",
+    "os_name",
+    "country",
+    "city",
+    "paying",
+)
 TIMES = ("event_time", "client_event_time", "server_upload_time")
 
 
@@ -189,19 +231,23 @@ def child_baseline(zip_path: Path, day: date, batch_lines: int = 10_000) -> dict
 
     archive = f"bench/amplitude/dt={day}/{zip_path.name}"
     cols = ("export_day", "archive_key", "event_key", *EVENT_FIELDS, "member", "line_number")
-    marks = ", ".join("%s::timestamp at time zone 'UTC'" if c in TIMES else "%s"
-                      for c in cols)
-    insert_event = (f"insert into {SCHEMA}.amplitude_event ({', '.join(cols)}) values "
-                    f"({marks}) on conflict do nothing")
-    insert_prop = (f"insert into {SCHEMA}.amplitude_event_property (export_day, event_key, "
-                   "property_type, key, value) values (%s, %s, %s, %s, %s) "
-                   "on conflict do nothing")
+    marks = ", ".join("%s::timestamp at time zone 'UTC'" if c in TIMES else "%s" for c in cols)
+    insert_event = (
+        f"insert into {SCHEMA}.amplitude_event ({', '.join(cols)}) values "
+        f"({marks}) on conflict do nothing"
+    )
+    insert_prop = (
+        f"insert into {SCHEMA}.amplitude_event_property (export_day, event_key, "
+        "property_type, key, value) values (%s, %s, %s, %s, %s) "
+        "on conflict do nothing"
+    )
     keys = [("$insert_id" if f == "insert_id" else f) for f in EVENT_FIELDS]
     lines = 0
     with pg_connect("source_db", autocommit=True) as conn:
         before = hwm_mb()
         start = time.perf_counter()
         with conn.transaction(), conn.cursor() as cur:
+
             def flush(events, props):
                 cur.executemany(insert_event, events)
                 cur.executemany(insert_prop, props)
@@ -218,13 +264,29 @@ def child_baseline(zip_path: Path, day: date, batch_lines: int = 10_000) -> dict
                             obj = json.loads(line)
                             lines += 1
                             key = obj.get("$insert_id") or obj.get("uuid")
-                            events.append((day, archive, key, *[obj.get(k) for k in keys],
-                                           info.filename, number))
+                            events.append(
+                                (
+                                    day,
+                                    archive,
+                                    key,
+                                    *[obj.get(k) for k in keys],
+                                    info.filename,
+                                    number,
+                                )
+                            )
                             for ptype, field in PROPERTY_FIELDS:
                                 for k, v in (obj.get(field) or {}).items():
-                                    props.append((day, key, ptype, k, v if v is None or
-                                                  isinstance(v, str) else
-                                                  json.dumps(v, ensure_ascii=False)))
+                                    props.append(
+                                        (
+                                            day,
+                                            key,
+                                            ptype,
+                                            k,
+                                            v
+                                            if v is None or isinstance(v, str)
+                                            else json.dumps(v, ensure_ascii=False),
+                                        )
+                                    )
                             if len(events) >= batch_lines:
                                 flush(events, props)
                     if events:
@@ -234,14 +296,35 @@ def child_baseline(zip_path: Path, day: date, batch_lines: int = 10_000) -> dict
         events_n, props_n = conn.execute(
             f"select (select count(*) from {SCHEMA}.amplitude_event where export_day = %s), "
             f"(select count(*) from {SCHEMA}.amplitude_event_property where export_day = %s)",
-            (day, day)).fetchone()
-    return {"seconds": seconds, "before_mb": before, "peak_mb": peak, "events": events_n,
-            "properties": props_n, "quarantined": 0, "duplicates": lines - events_n}
+            (day, day),
+        ).fetchone()
+    return {
+        "seconds": seconds,
+        "before_mb": before,
+        "peak_mb": peak,
+        "events": events_n,
+        "properties": props_n,
+        "quarantined": 0,
+        "duplicates": lines - events_n,
+    }
 
 
 def run_child(path: str, zip_path: Path, day: date) -> dict:
-    out = subprocess.run([sys.executable, __file__, "--child", path, "--zip", str(zip_path),
-                          "--day", day.isoformat()], capture_output=True, text=True, cwd=ROOT)
+    out = subprocess.run(
+        [
+            sys.executable,
+            __file__,
+            "--child",
+            path,
+            "--zip",
+            str(zip_path),
+            "--day",
+            day.isoformat(),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     if out.returncode:
         sys.exit(f"{path} load of {zip_path.name} failed:\n{out.stderr[-4000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -256,8 +339,11 @@ def parse_only(zip_path: Path, repeat: int, batch_lines: int = 10_000) -> dict:
     from include.sources.amplitude.parser import iter_member_lines, parse_lines
 
     with zipfile.ZipFile(zip_path) as zf:
-        batches = [(info.filename, first, lines) for info in zf.infolist()
-                   for first, lines in iter_member_lines(zf, info.filename, batch_lines)]
+        batches = [
+            (info.filename, first, lines)
+            for info in zf.infolist()
+            for first, lines in iter_member_lines(zf, info.filename, batch_lines)
+        ]
     n = sum(len(lines) for _, _, lines in batches)
 
     def ours():
@@ -265,8 +351,10 @@ def parse_only(zip_path: Path, repeat: int, batch_lines: int = 10_000) -> dict:
         for member, first, lines in batches:
             parsed = parse_lines(member, first, lines)
             if parsed.quarantined:
-                raise RuntimeError(f"parse_lines quarantined {len(parsed.quarantined)} lines: "
-                                   f"{parsed.quarantined[0].reason}")
+                raise RuntimeError(
+                    f"parse_lines quarantined {len(parsed.quarantined)} lines: "
+                    f"{parsed.quarantined[0].reason}"
+                )
             rows += parsed.events.num_rows
         return rows
 
@@ -285,16 +373,18 @@ def parse_only(zip_path: Path, repeat: int, batch_lines: int = 10_000) -> dict:
     best = {}
     ours()  # warm-up: first Arrow/msgspec use
     for _ in range(repeat):  # interleaved: noise hits every method alike
-        for name, fn in (("parse_lines", ours), ("json.loads", stdlib),
-                         ("orjson.loads", fast)):
+        for name, fn in (("parse_lines", ours), ("json.loads", stdlib), ("orjson.loads", fast)):
             start = time.perf_counter()
             rows = fn()
             seconds = time.perf_counter() - start
             if rows != n:
                 raise RuntimeError(f"{name} gave {rows} rows for {n} lines")
             best.setdefault(name, []).append(seconds)
-    return {"lines": n, "mb": sum(map(len, (l for _, _, ls in batches for l in ls))) / 2**20,
-            "seconds": best}
+    return {
+        "lines": n,
+        "mb": sum(map(len, (line for _, _, ls in batches for line in ls))) / 2**20,
+        "seconds": best,
+    }
 
 
 # --- the run ---------------------------------------------------------------------------
@@ -303,12 +393,13 @@ def parse_only(zip_path: Path, repeat: int, batch_lines: int = 10_000) -> dict:
 def setup_baseline_schema(conn) -> None:
     conn.execute(f"drop schema if exists {SCHEMA} cascade")
     conn.execute(f"create schema {SCHEMA}")
-    conn.execute(f"create table {SCHEMA}.amplitude_event (like raw.amplitude_event "
-                 "including all)")
+    conn.execute(f"create table {SCHEMA}.amplitude_event (like raw.amplitude_event including all)")
     # The same shape as raw (keys, checks; no foreign key since V006), so both paths pay
     # the same server-side index work.
-    conn.execute(f"create table {SCHEMA}.amplitude_event_property (like "
-                 "raw.amplitude_event_property including all)")
+    conn.execute(
+        f"create table {SCHEMA}.amplitude_event_property (like "
+        "raw.amplitude_event_property including all)"
+    )
 
 
 def delete_ours(conn, day: date) -> None:
@@ -327,31 +418,42 @@ def compare_rows(conn, day: date) -> tuple[int, int]:
         f"except all select {cols} from {SCHEMA}.amplitude_event where export_day = %s) "
         f"union all (select {cols} from {SCHEMA}.amplitude_event where export_day = %s "
         f"except all select {cols} from raw.amplitude_event where export_day = %s)) d",
-        (day,) * 4).fetchone()[0]
+        (day,) * 4,
+    ).fetchone()[0]
     # Nested values are JSON text in both, formatted differently (jsonb normalizes spacing
     # and key order; the baseline writes json.dumps): compare those as jsonb.
-    pcols = ("event_key, property_type, key, case when left(value, 1) in ('{', '[') "
-             "then value::jsonb::text else value end")
+    pcols = (
+        "event_key, property_type, key, case when left(value, 1) in ('{', '[') "
+        "then value::jsonb::text else value end"
+    )
     pr = conn.execute(
         f"select count(*) from ((select {pcols} from raw.amplitude_event_property where "
         f"export_day = %s except all select {pcols} from {SCHEMA}.amplitude_event_property "
         f"where export_day = %s) union all (select {pcols} from "
         f"{SCHEMA}.amplitude_event_property where export_day = %s except all select "
         f"{pcols} from raw.amplitude_event_property where export_day = %s)) d",
-        (day,) * 4).fetchone()[0]
+        (day,) * 4,
+    ).fetchone()[0]
     return ev, pr
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--events", type=int, default=100_000,
-                        help="lines of the small day; the large day is 10x")
-    parser.add_argument("--repeat", type=int, default=3,
-                        help="parse-only: interleaved repetitions, best reported")
-    parser.add_argument("--baseline-sizes", choices=("small", "both"), default="small",
-                        help="sizes the executemany baseline runs at (default: small)")
-    parser.add_argument("--member-lines", type=int, default=50_000,
-                        help="lines per gzip member of the zip")
+    parser.add_argument(
+        "--events", type=int, default=100_000, help="lines of the small day; the large day is 10x"
+    )
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="parse-only: interleaved repetitions, best reported"
+    )
+    parser.add_argument(
+        "--baseline-sizes",
+        choices=("small", "both"),
+        default="small",
+        help="sizes the executemany baseline runs at (default: small)",
+    )
+    parser.add_argument(
+        "--member-lines", type=int, default=50_000, help="lines per gzip member of the zip"
+    )
     parser.add_argument("--child", choices=("ours", "baseline"), help=argparse.SUPPRESS)
     parser.add_argument("--zip", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--day", type=date.fromisoformat, help=argparse.SUPPRESS)
@@ -372,8 +474,10 @@ def main() -> None:
     results: dict[tuple[str, int], dict] = {}
     made, compared = {}, {}
     templates = pool()
-    with tempfile.TemporaryDirectory(prefix="amplitude-bench-") as tmp, \
-            pg_connect("source_db", autocommit=True) as conn:
+    with (
+        tempfile.TemporaryDirectory(prefix="amplitude-bench-") as tmp,
+        pg_connect("source_db", autocommit=True) as conn,
+    ):
         try:
             setup_baseline_schema(conn)
             for n, day in zip(sizes, DAYS):
@@ -381,9 +485,12 @@ def main() -> None:
                 zip_path = Path(tmp) / f"amplitude_{day:%Y%m%d}_{n}.zip"
                 made[n] = make_zip(zip_path, n, day, args.member_lines, templates)
                 made[n]["gen_seconds"] = time.perf_counter() - start
-                print(f"generated {n:,} lines: {made[n]['members']} members, "
-                      f"{made[n]['zip_mb']:.1f} MB zip, {made[n]['gen_seconds']:.1f} s "
-                      f"(not timed)", flush=True)
+                print(
+                    f"generated {n:,} lines: {made[n]['members']} members, "
+                    f"{made[n]['zip_mb']:.1f} MB zip, {made[n]['gen_seconds']:.1f} s "
+                    f"(not timed)",
+                    flush=True,
+                )
                 if n == sizes[0]:
                     parsed = parse_only(zip_path, args.repeat)
                 delete_ours(conn, day)
@@ -391,27 +498,39 @@ def main() -> None:
                 for path in runs:
                     results[(path, n)] = r = run_child(path, zip_path, day)
                     print(f"  {path:<8} {n:>10,} lines {r['seconds']:>8.2f} s", flush=True)
-                    if (r["events"], r["properties"], r["quarantined"]) != \
-                            (made[n]["distinct"], made[n]["properties"], 0):
-                        sys.exit(f"{path} at {n:,} lines loaded {r['events']:,} events, "
-                                 f"{r['properties']:,} property rows, {r['quarantined']:,} "
-                                 f"quarantined; expected {made[n]['distinct']:,} events, "
-                                 f"{made[n]['properties']:,} property rows, 0 quarantined")
+                    if (r["events"], r["properties"], r["quarantined"]) != (
+                        made[n]["distinct"],
+                        made[n]["properties"],
+                        0,
+                    ):
+                        sys.exit(
+                            f"{path} at {n:,} lines loaded {r['events']:,} events, "
+                            f"{r['properties']:,} property rows, {r['quarantined']:,} "
+                            f"quarantined; expected {made[n]['distinct']:,} events, "
+                            f"{made[n]['properties']:,} property rows, 0 quarantined"
+                        )
                 db = conn.execute(
                     "select (select count(*) from raw.amplitude_event where export_day = %s),"
                     " (select count(*) from raw.amplitude_event_property where export_day = "
-                    "%s)", (day, day)).fetchone()
+                    "%s)",
+                    (day, day),
+                ).fetchone()
                 if db != (made[n]["distinct"], made[n]["properties"]):
-                    sys.exit(f"raw tables hold {db} for {day}, expected "
-                             f"{(made[n]['distinct'], made[n]['properties'])}")
+                    sys.exit(
+                        f"raw tables hold {db} for {day}, expected "
+                        f"{(made[n]['distinct'], made[n]['properties'])}"
+                    )
                 if "baseline" in runs:
                     compared[n] = compare_rows(conn, day)
                     if compared[n] != (0, 0):
-                        sys.exit(f"ours and the baseline differ at {n:,} lines: "
-                                 f"{compared[n][0]} event rows, {compared[n][1]} property rows")
+                        sys.exit(
+                            f"ours and the baseline differ at {n:,} lines: "
+                            f"{compared[n][0]} event rows, {compared[n][1]} property rows"
+                        )
                 delete_ours(conn, day)
-                conn.execute(f"truncate {SCHEMA}.amplitude_event_property, "
-                             f"{SCHEMA}.amplitude_event")
+                conn.execute(
+                    f"truncate {SCHEMA}.amplitude_event_property, {SCHEMA}.amplitude_event"
+                )
                 zip_path.unlink()
         finally:
             for day in DAYS:
@@ -420,35 +539,52 @@ def main() -> None:
 
     print()
     print("Amplitude: zip to loaded rows (source_db), one fresh process per path and size")
-    print(f"{'path':<34} {'lines':>10} {'seconds':>8} {'events/s':>10} {'peak RSS MB':>12} "
-          f"{'RSS before MB':>14}")
+    print(
+        f"{'path':<34} {'lines':>10} {'seconds':>8} {'events/s':>10} {'peak RSS MB':>12} "
+        f"{'RSS before MB':>14}"
+    )
     labels = {"ours": "ours: load_day", "baseline": "baseline: json.loads + executemany"}
     for (path, n), r in results.items():
-        print(f"{labels[path]:<34} {n:>10,} {r['seconds']:>8.2f} {n / r['seconds']:>10,.0f} "
-              f"{r['peak_mb']:>12.1f} {r['before_mb']:>14.1f}")
+        print(
+            f"{labels[path]:<34} {n:>10,} {r['seconds']:>8.2f} {n / r['seconds']:>10,.0f} "
+            f"{r['peak_mb']:>12.1f} {r['before_mb']:>14.1f}"
+        )
     for n in sizes:
         m = made[n]
-        check = ("rows compared in full with the baseline's: identical" if n in compared
-                 else "baseline not run at this size")
-        print(f"  {n:,} lines -> {m['distinct']:,} distinct events, {m['properties']:,} "
-              f"property rows loaded ({n - m['distinct']:,} duplicates dropped, "
-              f"{m['members']} members); {check}")
+        check = (
+            "rows compared in full with the baseline's: identical"
+            if n in compared
+            else "baseline not run at this size"
+        )
+        print(
+            f"  {n:,} lines -> {m['distinct']:,} distinct events, {m['properties']:,} "
+            f"property rows loaded ({n - m['distinct']:,} duplicates dropped, "
+            f"{m['members']} members); {check}"
+        )
     if args.baseline_sizes == "small":
-        print(f"  the executemany baseline ran at {sizes[0]:,} lines only "
-              "(--baseline-sizes both to run it at both; events/s is a rate)")
+        print(
+            f"  the executemany baseline ran at {sizes[0]:,} lines only "
+            "(--baseline-sizes both to run it at both; events/s is a rate)"
+        )
 
     secs = parsed["seconds"]
     best = {k: min(v) for k, v in secs.items()}
     print()
-    print(f"Parse only: {parsed['lines']:,} decompressed lines ({parsed['mb']:.0f} MB) in "
-          f"memory, 10,000-line batches, best of {args.repeat} (range)")
+    print(
+        f"Parse only: {parsed['lines']:,} decompressed lines ({parsed['mb']:.0f} MB) in "
+        f"memory, 10,000-line batches, best of {args.repeat} (range)"
+    )
     for name in ("parse_lines", "json.loads", "orjson.loads"):
-        note = {"parse_lines": "ours: typed Arrow batches, property objects as JSON text "
-                               "(PostgreSQL makes their rows at load)",
-                "json.loads": "bare stdlib decode, dicts only",
-                "orjson.loads": "bare orjson decode, dicts only (reference)"}[name]
-        print(f"  {name:<13} {best[name]:>7.3f} s  {parsed['lines'] / best[name]:>10,.0f} "
-              f"lines/s  [{min(secs[name]):.3f}-{max(secs[name]):.3f} s]  {note}")
+        note = {
+            "parse_lines": "ours: typed Arrow batches, property objects as JSON text "
+            "(PostgreSQL makes their rows at load)",
+            "json.loads": "bare stdlib decode, dicts only",
+            "orjson.loads": "bare orjson decode, dicts only (reference)",
+        }[name]
+        print(
+            f"  {name:<13} {best[name]:>7.3f} s  {parsed['lines'] / best[name]:>10,.0f} "
+            f"lines/s  [{min(secs[name]):.3f}-{max(secs[name]):.3f} s]  {note}"
+        )
 
     def verdict(ok: bool) -> str:
         return "met" if ok else "NOT met"
@@ -457,22 +593,32 @@ def main() -> None:
     print("Ratios")
     for n in baseline_sizes:
         ratio = results[("baseline", n)]["seconds"] / results[("ours", n)]["seconds"]
-        print(f"  end to end ours / baseline at {n:,} lines: {ratio:.2f}x  "
-              f"(target >= {TARGET_E2E:.0f}x: {verdict(ratio >= TARGET_E2E)})")
+        print(
+            f"  end to end ours / baseline at {n:,} lines: {ratio:.2f}x  "
+            f"(target >= {TARGET_E2E:.0f}x: {verdict(ratio >= TARGET_E2E)})"
+        )
     ratio = best["json.loads"] / best["parse_lines"]
-    print(f"  parse only parse_lines / json.loads: {ratio:.2f}x  "
-          f"(target >= {TARGET_PARSE}x: {verdict(ratio >= TARGET_PARSE)})")
+    print(
+        f"  parse only parse_lines / json.loads: {ratio:.2f}x  "
+        f"(target >= {TARGET_PARSE}x: {verdict(ratio >= TARGET_PARSE)})"
+    )
     print(f"  (parse_lines / orjson.loads: {best['orjson.loads'] / best['parse_lines']:.2f}x)")
     for path in ("ours", "baseline"):
         if (path, sizes[1]) in results:
             small, large = results[(path, sizes[0])], results[(path, sizes[1])]
             ratio = large["peak_mb"] / small["peak_mb"]
-            delta = ((large["peak_mb"] - large["before_mb"])
-                     / max(small["peak_mb"] - small["before_mb"], 1e-9))
-            target = (f"  (target within {TARGET_RSS:.0%}: "
-                      f"{verdict(abs(ratio - 1) <= TARGET_RSS)})" if path == "ours" else "")
-            print(f"  peak RSS {path} {sizes[1]:,} / {sizes[0]:,} lines: {ratio:.2f}{target}; "
-                  f"RSS growth above the start: {delta:.2f}")
+            delta = (large["peak_mb"] - large["before_mb"]) / max(
+                small["peak_mb"] - small["before_mb"], 1e-9
+            )
+            target = (
+                f"  (target within {TARGET_RSS:.0%}: {verdict(abs(ratio - 1) <= TARGET_RSS)})"
+                if path == "ours"
+                else ""
+            )
+            print(
+                f"  peak RSS {path} {sizes[1]:,} / {sizes[0]:,} lines: {ratio:.2f}{target}; "
+                f"RSS growth above the start: {delta:.2f}"
+            )
     scale = results[("ours", sizes[1])]["seconds"] / results[("ours", sizes[0])]["seconds"]
     print(f"  ours: 10x the lines took {scale:.2f}x the time")
 

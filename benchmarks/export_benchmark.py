@@ -31,10 +31,20 @@ SCHEMA = "bench"
 DAY = date(2031, 1, 1)
 TARGET_RATIO = 1.20
 # 12 columns, arrow types from LakeTable's vocabulary.
-COLUMNS = (("id", "int64"), ("name", "string"), ("code", "string"), ("city", "string"),
-           ("state", "string"), ("zip", "string"), ("amount_cents", "int64"),
-           ("qty", "int16"), ("score", "int64"), ("flag", "bool"), ("note", "string"),
-           ("updated_at", "timestamp"))
+COLUMNS = (
+    ("id", "int64"),
+    ("name", "string"),
+    ("code", "string"),
+    ("city", "string"),
+    ("state", "string"),
+    ("zip", "string"),
+    ("amount_cents", "int64"),
+    ("qty", "int16"),
+    ("score", "int64"),
+    ("flag", "bool"),
+    ("note", "string"),
+    ("updated_at", "timestamp"),
+)
 DDL = """create table {schema}.{table} (id bigint, name text, code text, city text,
  state text, zip text, amount_cents bigint, qty smallint, score bigint, flag bool, note text,
  updated_at timestamptz not null)"""
@@ -71,7 +81,7 @@ def child(n: int) -> None:
     """One export in this (fresh) process; prints one JSON line."""
     import boto3  # noqa: F401
     import psycopg  # noqa: F401
-    import pyarrow  # noqa: F401
+    import pyarrow
     import pyarrow.parquet  # noqa: F401
 
     from include.connections import pg_connect
@@ -83,13 +93,23 @@ def child(n: int) -> None:
     with pg_connect("source_db", autocommit=True) as conn:
         baseline = max_rss_mb()
         start = time.perf_counter()
-        result = export_table(conn, s3, bucket, bench_prefix(prefix), lake_table(n), DAY,
-                              schema=SCHEMA)
+        result = export_table(
+            conn, s3, bucket, bench_prefix(prefix), lake_table(n), DAY, schema=SCHEMA
+        )
         seconds = time.perf_counter() - start
         peak = max_rss_mb()
     head = s3.head_object(Bucket=bucket, Key=object_key(bench_prefix(prefix), table_name(n), DAY))
-    print(json.dumps({"rows": result.rows, "seconds": seconds, "baseline_mb": baseline,
-                      "peak_mb": peak, "file_mb": head["ContentLength"] / 2**20}))
+    print(
+        json.dumps(
+            {
+                "rows": result.rows,
+                "seconds": seconds,
+                "baseline_mb": baseline,
+                "peak_mb": peak,
+                "file_mb": head["ContentLength"] / 2**20,
+            }
+        )
+    )
 
 
 def main() -> None:
@@ -116,42 +136,59 @@ def main() -> None:
                 conn.execute(sql.SQL("drop table if exists {schema}.{table}").format(**ident))
                 conn.execute(sql.SQL(DDL).format(**ident))
                 conn.execute(sql.SQL(FILL).format(n=sql.Literal(n), **ident))
-                conn.execute(sql.SQL("alter table {schema}.{table} add primary key (id)")
-                             .format(**ident))
+                conn.execute(
+                    sql.SQL("alter table {schema}.{table} add primary key (id)").format(**ident)
+                )
                 conn.execute(sql.SQL("analyze {schema}.{table}").format(**ident))
                 # No earlier export: the whole table is exported.
                 conn.execute("delete from lake.exports where table_name = %s", (table_name(n),))
-                out = subprocess.run([sys.executable, __file__, "--child", str(n)],
-                                     capture_output=True, text=True, cwd=ROOT)
+                out = subprocess.run(
+                    [sys.executable, __file__, "--child", str(n)],
+                    capture_output=True,
+                    text=True,
+                    cwd=ROOT,
+                )
                 if out.returncode:
                     sys.exit(f"export of {n} rows failed:\n{out.stderr}")
                 results[n] = json.loads(out.stdout.strip().splitlines()[-1])
                 assert results[n]["rows"] == n, results[n]
         finally:
             for n in sizes:
-                conn.execute(sql.SQL("drop table if exists {}.{}").format(
-                    sql.Identifier(SCHEMA), sql.Identifier(table_name(n))))
+                conn.execute(
+                    sql.SQL("drop table if exists {}.{}").format(
+                        sql.Identifier(SCHEMA), sql.Identifier(table_name(n))
+                    )
+                )
                 conn.execute("delete from lake.exports where table_name = %s", (table_name(n),))
-                s3.delete_object(Bucket=bucket,
-                                 Key=object_key(bench_prefix(prefix), table_name(n), DAY))
+                s3.delete_object(
+                    Bucket=bucket, Key=object_key(bench_prefix(prefix), table_name(n), DAY)
+                )
 
-    print("Parquet export (include.lake.export.export_table), 12 columns, one fresh process "
-          "per size")
-    print(f"{'size':<6} {'rows':>10} {'seconds':>8} {'rows/s':>10} {'peak RSS MB':>12} "
-          f"{'baseline MB':>12} {'RSS delta MB':>13} {'file MB':>8}")
+    print(
+        "Parquet export (include.lake.export.export_table), 12 columns, one fresh process per size"
+    )
+    print(
+        f"{'size':<6} {'rows':>10} {'seconds':>8} {'rows/s':>10} {'peak RSS MB':>12} "
+        f"{'baseline MB':>12} {'RSS delta MB':>13} {'file MB':>8}"
+    )
     for label, n in zip(("small", "large"), sizes):
         r = results[n]
         rate = r["rows"] / r["seconds"]
-        print(f"{label:<6} {r['rows']:>10,} {r['seconds']:>8.2f} {rate:>10,.0f} "
-              f"{r['peak_mb']:>12.1f} {r['baseline_mb']:>12.1f} "
-              f"{r['peak_mb'] - r['baseline_mb']:>13.1f} {r['file_mb']:>8.1f}")
+        print(
+            f"{label:<6} {r['rows']:>10,} {r['seconds']:>8.2f} {rate:>10,.0f} "
+            f"{r['peak_mb']:>12.1f} {r['baseline_mb']:>12.1f} "
+            f"{r['peak_mb'] - r['baseline_mb']:>13.1f} {r['file_mb']:>8.1f}"
+        )
     small, large = (results[n] for n in sizes)
     ratio = large["peak_mb"] / small["peak_mb"]
-    delta_ratio = ((large["peak_mb"] - large["baseline_mb"])
-                   / max(small["peak_mb"] - small["baseline_mb"], 1e-9))
+    delta_ratio = (large["peak_mb"] - large["baseline_mb"]) / max(
+        small["peak_mb"] - small["baseline_mb"], 1e-9
+    )
     verdict = "PASS" if ratio <= TARGET_RATIO else "FAIL"
-    print(f"peak RSS large/small: {ratio:.2f}  (target <= {TARGET_RATIO:.2f}: {verdict}); "
-          f"RSS delta large/small: {delta_ratio:.2f}")
+    print(
+        f"peak RSS large/small: {ratio:.2f}  (target <= {TARGET_RATIO:.2f}: {verdict}); "
+        f"RSS delta large/small: {delta_ratio:.2f}"
+    )
 
 
 if __name__ == "__main__":

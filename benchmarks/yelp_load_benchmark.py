@@ -5,30 +5,36 @@ per-row `INSERT ... ON CONFLICT` baseline, in one run.
 
 Pages of 50 businesses (3 categories, 2 transactions each, the wire format of
 /v3/businesses/search) are generated as JSON text first (not timed). The timed path is what
-the pipeline runs per page: `orjson.loads` (as the client decodes) + `include.sources.yelp.parse_search` +
-`include.sources.yelp.land.land_search_page` (COPY into a temp table, one upsert into
-raw.yelp_search, the progress update, one transaction per page). The baseline parses the
-same way and inserts row by row with `INSERT ... ON CONFLICT DO UPDATE`, also one
-transaction per page. Targets: >= 4x the baseline's rows/s, and 10x the rows in <= 11x the
-time. Rows land under logical dates in 2099 and are deleted afterwards.
+the pipeline runs per page: `orjson.loads` (as the client decodes) +
+`include.sources.yelp.parser.parse_search` + `include.sources.yelp.land.land_search_page`
+(COPY into a temp table, one upsert into raw.yelp_search, the progress update, one
+transaction per page). The baseline parses the same way and inserts row by row with `INSERT
+... ON CONFLICT DO UPDATE`, also one transaction per page. Targets: >= 4x the baseline's
+rows/s, and 10x the rows in <= 11x the time. Rows land under logical dates in 2099 and are
+deleted afterwards.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-
-import orjson
 import sys
 import time
 from datetime import date
 from pathlib import Path
 
+import orjson
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 PAGE = 50
-CATEGORIES = [("pizza", "Pizza"), ("mexican", "Mexican"), ("coffee", "Coffee & Tea"),
-              ("bars", "Bars"), ("vietnamese", "Vietnamese")]
+CATEGORIES = [
+    ("pizza", "Pizza"),
+    ("mexican", "Mexican"),
+    ("coffee", "Coffee & Tea"),
+    ("bars", "Bars"),
+    ("vietnamese", "Vietnamese"),
+]
 
 
 def pages(n_rows: int, tag: str) -> list[str]:
@@ -36,28 +42,57 @@ def pages(n_rows: int, tag: str) -> list[str]:
     for start in range(0, n_rows, PAGE):
         businesses = []
         for i in range(start, min(start + PAGE, n_rows)):
-            businesses.append({
-                "id": f"bench-{tag}-{i:08d}", "alias": f"bench-{tag}-{i}", "name": f"Café {i} Phở",
-                "is_closed": i % 17 == 0, "url": f"https://www.yelp.com/biz/bench-{i}",
-                "review_count": i % 500, "rating": 1 + (i % 9) / 2,
-                **({"price": "$" * (1 + i % 4)} if i % 5 else {}),
-                "phone": f"+1505{i % 10_000_000:07d}",
-                "categories": [{"alias": a, "title": t} for a, t in
-                               (CATEGORIES[i % 5], CATEGORIES[(i + 1) % 5], CATEGORIES[(i + 2) % 5])],
-                "coordinates": {"latitude": 32 + (i % 1000) / 1000, "longitude": -106 - (i % 1000) / 1000},
-                "transactions": ["delivery", "pickup"][: i % 3],
-                "location": {"address1": f"{i} Main St", "address2": "", "address3": None,
-                             "city": "Las Cruces", "zip_code": "88001", "country": "US",
-                             "state": "NM", "display_address": [f"{i} Main St", "Las Cruces, NM 88001"]},
-            })
-        out.append(json.dumps({"businesses": businesses, "total": n_rows,
-                               "region": {"center": {"latitude": 32.3, "longitude": -106.7}}}))
+            businesses.append(
+                {
+                    "id": f"bench-{tag}-{i:08d}",
+                    "alias": f"bench-{tag}-{i}",
+                    "name": f"Café {i} Phở",
+                    "is_closed": i % 17 == 0,
+                    "url": f"https://www.yelp.com/biz/bench-{i}",
+                    "review_count": i % 500,
+                    "rating": 1 + (i % 9) / 2,
+                    **({"price": "$" * (1 + i % 4)} if i % 5 else {}),
+                    "phone": f"+1505{i % 10_000_000:07d}",
+                    "categories": [
+                        {"alias": a, "title": t}
+                        for a, t in (
+                            CATEGORIES[i % 5],
+                            CATEGORIES[(i + 1) % 5],
+                            CATEGORIES[(i + 2) % 5],
+                        )
+                    ],
+                    "coordinates": {
+                        "latitude": 32 + (i % 1000) / 1000,
+                        "longitude": -106 - (i % 1000) / 1000,
+                    },
+                    "transactions": ["delivery", "pickup"][: i % 3],
+                    "location": {
+                        "address1": f"{i} Main St",
+                        "address2": "",
+                        "address3": None,
+                        "city": "Las Cruces",
+                        "zip_code": "88001",
+                        "country": "US",
+                        "state": "NM",
+                        "display_address": [f"{i} Main St", "Las Cruces, NM 88001"],
+                    },
+                }
+            )
+        out.append(
+            json.dumps(
+                {
+                    "businesses": businesses,
+                    "total": n_rows,
+                    "region": {"center": {"latitude": 32.3, "longitude": -106.7}},
+                }
+            )
+        )
     return out
 
 
 def run_copy(conn, day: date, payloads: list[str]) -> int:
-    from include.sources.yelp.parser import SearchPage, parse_search
     from include.sources.yelp.land import land_search_page
+    from include.sources.yelp.parser import SearchPage, parse_search
 
     n = 0
     for k, text in enumerate(payloads):
@@ -67,15 +102,20 @@ def run_copy(conn, day: date, payloads: list[str]) -> int:
 
 
 def run_baseline(conn, day: date, payloads: list[str]) -> int:
-    from include.sources.yelp.parser import parse_search
     from include.sources.yelp.land import SEARCH_COLS, search_rows
+    from include.sources.yelp.parser import parse_search
 
     cols = ", ".join(SEARCH_COLS)
     marks = ", ".join(["%s"] * len(SEARCH_COLS))
-    updates = ", ".join(f"{c} = excluded.{c}" for c in SEARCH_COLS
-                        if c not in ("logical_date", "county_fips", "business_id"))
-    stmt = (f"insert into raw.yelp_search ({cols}) values ({marks}) on conflict "
-            f"(logical_date, county_fips, business_id) do update set {updates}")
+    updates = ", ".join(
+        f"{c} = excluded.{c}"
+        for c in SEARCH_COLS
+        if c not in ("logical_date", "county_fips", "business_id")
+    )
+    stmt = (
+        f"insert into raw.yelp_search ({cols}) values ({marks}) on conflict "
+        f"(logical_date, county_fips, business_id) do update set {updates}"
+    )
     n = 0
     for k, text in enumerate(payloads):
         businesses, _ = parse_search(orjson.loads(text))
@@ -83,17 +123,23 @@ def run_baseline(conn, day: date, payloads: list[str]) -> int:
             for row in search_rows(day, "35013", k * PAGE, businesses):
                 conn.execute(stmt, row)
                 n += 1
-            conn.execute("update yelp.progress set next_offset = %s where logical_date = %s "
-                         "and item_type = 'search' and item_key = '35013'",
-                         ((k + 1) * PAGE, day))
+            conn.execute(
+                "update yelp.progress set next_offset = %s where logical_date = %s "
+                "and item_type = 'search' and item_key = '35013'",
+                ((k + 1) * PAGE, day),
+            )
     return n
 
 
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=10_000)
-    parser.add_argument("--repeat", type=int, default=3,
-                        help="interleaved repetitions; the best time of each is reported")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=3,
+        help="interleaved repetitions; the best time of each is reported",
+    )
     args = parser.parse_args()
     from include.connections import pg_connect
     from include.migrations import migrate
@@ -108,8 +154,7 @@ def main() -> int:
                 for k, n in enumerate(sizes):
                     for method, fn in (("copy", run_copy), ("baseline", run_baseline)):
                         day = date(2099, 1, 1 + 2 * k + (method == "baseline"))
-                        conn.execute("delete from raw.yelp_search where logical_date = %s",
-                                     (day,))
+                        conn.execute("delete from raw.yelp_search where logical_date = %s", (day,))
                         t0 = time.perf_counter()
                         rows = fn(conn, day, data[n])
                         secs = time.perf_counter() - t0
@@ -127,8 +172,10 @@ def main() -> int:
     for n in sizes:
         ratio = results[(n, "baseline")][1] / results[(n, "copy")][1]
         ok &= ratio >= 4
-        print(f"{n:>9} rows: COPY path {ratio:.2f}x the per-row baseline "
-              f"({'PASS' if ratio >= 4 else 'FAIL'}: target >= 4x)")
+        print(
+            f"{n:>9} rows: COPY path {ratio:.2f}x the per-row baseline "
+            f"({'PASS' if ratio >= 4 else 'FAIL'}: target >= 4x)"
+        )
     scale = results[(sizes[1], "copy")][1] / results[(sizes[0], "copy")][1]
     ok &= scale <= 11
     print(f"10x rows took {scale:.2f}x the time ({'PASS' if scale <= 11 else 'FAIL'}: <= 11x)")

@@ -19,9 +19,14 @@ with DAG(
     max_active_runs=1,
     default_args=default_args(),
     tags=["source:amplitude", "layer:extract"],
-    params={"from_archive": Param(False, type="boolean",
-                                  description="Re-parse the zips archived in the lake for "
-                                              "day D instead of calling Amplitude.")},
+    params={
+        "from_archive": Param(
+            False,
+            type="boolean",
+            description="Re-parse the zips archived in the lake for "
+            "day D instead of calling Amplitude.",
+        )
+    },
     doc_md="""
 ### amplitude_events
 Exports UTC day D from the Amplitude Export API (`amplitude_api`: login = API key,
@@ -45,8 +50,11 @@ its rows in `quality.check_results` and fails the task on a miss, after the load
         from include.runs import logical_day, mark_day, run_context, xcom_value
         from include.sources.amplitude import ingest_day
 
-        result = ingest_day(logical_day(context), run_context(context),
-                            from_archive=bool(context["params"].get("from_archive")))
+        result = ingest_day(
+            logical_day(context),
+            run_context(context),
+            from_archive=bool(context["params"].get("from_archive")),
+        )
         mark_day(context, AMPLITUDE_RAW_ASSET)
         return xcom_value(result)
 

@@ -5,9 +5,14 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import DAG, task
 
-from include.runs.assets import (AMPLITUDE_RAW_ASSET, COUNTY_POPULATION_ASSET, MARTS_ASSET,
-                            STATES_ASSET, YELP_ASSET)
 from include.dbt.cosmos import dbt_task_group
+from include.runs.assets import (
+    AMPLITUDE_RAW_ASSET,
+    COUNTY_POPULATION_ASSET,
+    MARTS_ASSET,
+    STATES_ASSET,
+    YELP_ASSET,
+)
 from include.runs.taxonomy import default_args
 
 with DAG(
@@ -24,12 +29,13 @@ with DAG(
 Runs when both `oltp.state` and `oltp.county_population` have new asset events, and again
 when `oltp.business` (Yelp) or `raw.amplitude_event` (Amplitude) has (day D is taken from
 the events, or from the logical date of a manual run): exports the changed OLTP rows and
-Amplitude's day D (events and properties, whole) to the S3 lake as Parquet (`lake_s3`), loads day D into the warehouse staging schema
-(`WAREHOUSE`, default the local PostgreSQL `warehouse_db`), reconciles Postgres with the
-warehouse, and builds the dbt project: the `dbt` task group has one task per dbt node
-(snapshots, `stg_` views, marts, each model's tests), rendered by cosmos from the manifest;
-`dbt.dbt_producer_watcher` runs a single `dbt build` and the node tasks follow it. Every
-dbt test result is recorded in `quality.check_results`.
+Amplitude's day D (events and properties, whole) to the S3 lake as Parquet (`lake_s3`),
+loads day D into the warehouse staging schema (`WAREHOUSE`, default the local PostgreSQL
+`warehouse_db`), reconciles Postgres with the warehouse, and builds the dbt project: the
+`dbt` task group has one task per dbt node (snapshots, `stg_` views, marts, each model's
+tests), rendered by cosmos from the manifest; `dbt.dbt_producer_watcher` runs a single `dbt
+build` and the node tasks follow it. Every dbt test result is recorded in
+`quality.check_results`.
 
 **On call:** a `reconcile_*` failure means staging lost or duplicated rows: rerun the DAG
 for that day (loads replace the day atomically). `reconcile_raw_day_rows_amplitude_*`

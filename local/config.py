@@ -70,8 +70,12 @@ def default_connections() -> dict[str, str]:
             {"conn_type": "http", "host": sources, "password": YELP_LOCAL_KEY}
         ),
         "AIRFLOW_CONN_AMPLITUDE_API": json.dumps(
-            {"conn_type": "http", "host": sources, "login": AMPLITUDE_LOCAL_KEY,
-             "password": AMPLITUDE_LOCAL_SECRET}
+            {
+                "conn_type": "http",
+                "host": sources,
+                "login": AMPLITUDE_LOCAL_KEY,
+                "password": AMPLITUDE_LOCAL_SECRET,
+            }
         ),
         "AIRFLOW_CONN_STATES_PAGE": json.dumps(
             {"conn_type": "http", "host": sources, "extra": {"path": "/us-states/"}}

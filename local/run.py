@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import sys
-from datetime import date
+from datetime import UTC, date
 from pathlib import Path
 
 DAGS_DIR = Path(__file__).resolve().parents[1] / "dags"
@@ -30,13 +30,17 @@ def _asset_uris(condition) -> set[str]:
 def dag_order(dags: dict) -> tuple[list[str], dict[str, set[str]]]:
     """Topological order: a DAG after every DAG whose task outlets feed its asset schedule
     or its tasks' inlets."""
-    produces = {d: {a.uri for t in dag.tasks for a in (t.outlets or []) if hasattr(a, "uri")}
-                for d, dag in dags.items()}
+    produces = {
+        d: {a.uri for t in dag.tasks for a in (t.outlets or []) if hasattr(a, "uri")}
+        for d, dag in dags.items()
+    }
     # A DAG consumes the assets it is scheduled on and those its tasks declare as inlets
     # (read, not scheduled on: Yelp reads the counties the Census DAG writes).
-    consumes = {d: _asset_uris(getattr(dag.timetable, "asset_condition", None))
-                | {a.uri for t in dag.tasks for a in (t.inlets or []) if hasattr(a, "uri")}
-                for d, dag in dags.items()}
+    consumes = {
+        d: _asset_uris(getattr(dag.timetable, "asset_condition", None))
+        | {a.uri for t in dag.tasks for a in (t.inlets or []) if hasattr(a, "uri")}
+        for d, dag in dags.items()
+    }
     upstream = {d: {p for p in dags if p != d and produces[p] & consumes[d]} for d in dags}
     order, placed = [], set()
     while len(order) < len(dags):
@@ -51,7 +55,7 @@ def dag_order(dags: dict) -> tuple[list[str], dict[str, set[str]]]:
 def run_dags(day: date) -> dict[str, dict]:
     """dag.test() of every DAG for logical date D, in asset order. Returns per DAG its run
     id, state and failed tasks; a DAG downstream of a failed one is 'skipped'."""
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from airflow.dag_processing.dagbag import DagBag
 
@@ -59,26 +63,37 @@ def run_dags(day: date) -> dict[str, dict]:
     if bag.import_errors:
         raise RuntimeError(f"DAG import errors: {bag.import_errors}")
     order, upstream = dag_order(bag.dags)
-    logical = datetime(day.year, day.month, day.day, tzinfo=timezone.utc)
+    logical = datetime(day.year, day.month, day.day, tzinfo=UTC)
     outcome: dict[str, dict] = {}
     for dag_id in order:
         blocked = [u for u in upstream[dag_id] if outcome[u]["state"] != "success"]
         if blocked:
-            outcome[dag_id] = {"state": "skipped", "run_id": None,
-                               "failed": [f"upstream DAG failed: {', '.join(blocked)}"]}
+            outcome[dag_id] = {
+                "state": "skipped",
+                "run_id": None,
+                "failed": [f"upstream DAG failed: {', '.join(blocked)}"],
+            }
             continue
         dr = bag.get_dag(dag_id).test(logical_date=logical)
-        outcome[dag_id] = {"state": str(dr.state), "run_id": dr.run_id, "failed": sorted(
-            ti.task_id for ti in dr.get_task_instances() if ti.state not in ("success", "skipped"))}
+        outcome[dag_id] = {
+            "state": str(dr.state),
+            "run_id": dr.run_id,
+            "failed": sorted(
+                ti.task_id
+                for ti in dr.get_task_instances()
+                if ti.state not in ("success", "skipped")
+            ),
+        }
     return outcome
 
 
 def _print_outcome(day: date, outcome: dict, log: Path | None) -> None:
-    print(f"DAG runs for logical date {day.isoformat()}"
-          + (f" (task logs: {log})" if log else ""))
+    print(f"DAG runs for logical date {day.isoformat()}" + (f" (task logs: {log})" if log else ""))
     for dag_id, o in outcome.items():
-        print(f"  {dag_id:<18} {o['state']:<8} {o['run_id'] or ''}"
-              + (f"  failed: {', '.join(o['failed'])}" if o["failed"] else ""))
+        print(
+            f"  {dag_id:<18} {o['state']:<8} {o['run_id'] or ''}"
+            + (f"  failed: {', '.join(o['failed'])}" if o["failed"] else "")
+        )
 
 
 @contextlib.contextmanager
@@ -111,47 +126,65 @@ def _logs_to(path: Path | None):
 def summary(run_ids: list[str] | str) -> None:
     run_ids = [run_ids] if isinstance(run_ids, str) else [r for r in run_ids if r]
     from include.connections import pg_connect
-
     from include.lake import TABLES
 
     with pg_connect("source_db") as conn:
         print("\nsource_db tables exported to the lake:")
-        quarantines = [f"raw.{r[0]}" for r in conn.execute(
-            "select table_name from information_schema.tables where table_schema = 'raw' "
-            "and table_name like '%%quarantine' order by 1")]
+        quarantines = [
+            f"raw.{r[0]}"
+            for r in conn.execute(
+                "select table_name from information_schema.tables where table_schema = 'raw' "
+                "and table_name like '%%quarantine' order by 1"
+            )
+        ]
         for table in [f"{t.schema}.{t.name}" for t in TABLES] + quarantines:
-            print(f"  {table:<30} {conn.execute(f'select count(*) from {table}').fetchone()[0]:>8} rows")
+            rows = conn.execute(f"select count(*) from {table}").fetchone()[0]
+            print(f"  {table:<30} {rows:>8} rows")
         print("\nquality.check_results for this run:")
         for dag_id, status, n in conn.execute(
-                "select dag_id, status, count(*) from quality.check_results where run_id = "
-                "any(%s) group by 1, 2 order by 1, 2", (run_ids,)):
+            "select dag_id, status, count(*) from quality.check_results where run_id = "
+            "any(%s) group by 1, 2 order by 1, 2",
+            (run_ids,),
+        ):
             print(f"  {dag_id:<18} {status:<5} {n:>4} checks")
         for row in conn.execute(
-                "select dag_id, check_name, observed, expected from quality.check_results "
-                "where run_id = any(%s) and status <> 'pass' order by id", (run_ids,)):
+            "select dag_id, check_name, observed, expected from quality.check_results "
+            "where run_id = any(%s) and status <> 'pass' order by id",
+            (run_ids,),
+        ):
             print(f"  NOT PASSED: {row[0]} {row[1]} observed={row[2]} expected={row[3]}")
     with pg_connect("warehouse_db") as conn:
         print("\nWarehouse marts (warehouse_db, schema marts):")
-        marts = [r[0] for r in conn.execute(
-            "select table_name from information_schema.tables where table_schema = 'marts' "
-            "order by 1")]
+        marts = [
+            r[0]
+            for r in conn.execute(
+                "select table_name from information_schema.tables where table_schema = 'marts' "
+                "order by 1"
+            )
+        ]
         for table in marts:
-            print(f"  marts.{table:<34} "
-                  f"{conn.execute(f'select count(*) from marts.{table}').fetchone()[0]:>8} rows")
-    print("\nLook around:"
-          "\n  eval \"$(make -s env)\""
-          "\n  psql postgresql://elt:elt-local@127.0.0.1:54329/warehouse -c 'table marts.dim_state'"
-          "\n  psql postgresql://elt:elt-local@127.0.0.1:54329/source -c 'table quality.check_results'"
-          "\n  Slack sink messages: .local/slack_messages.jsonl"
-          "\n  make up    # Airflow UI on http://127.0.0.1:8080 (login printed)")
+            print(
+                f"  marts.{table:<34} "
+                f"{conn.execute(f'select count(*) from marts.{table}').fetchone()[0]:>8} rows"
+            )
+    print(
+        "\nLook around:"
+        '\n  eval "$(make -s env)"'
+        "\n  psql postgresql://elt:elt-local@127.0.0.1:54329/warehouse -c 'table marts.dim_state'"
+        "\n  psql postgresql://elt:elt-local@127.0.0.1:54329/source \\"
+        "\n    -c 'table quality.check_results'"
+        "\n  Slack sink messages: .local/slack_messages.jsonl"
+        "\n  make up    # Airflow UI on http://127.0.0.1:8080 (login printed)"
+    )
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--date", required=True, type=date.fromisoformat)
     parser.add_argument("--summary", action="store_true")
-    parser.add_argument("--log", type=Path,
-                        help="send the task logs to this file; print only the outcome")
+    parser.add_argument(
+        "--log", type=Path, help="send the task logs to this file; print only the outcome"
+    )
     args = parser.parse_args(argv)
     with _logs_to(args.log):
         outcome = run_dags(args.date)

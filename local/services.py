@@ -61,12 +61,19 @@ def _spawn(name: str, argv: list[str], port: int, timeout: float = 30.0) -> None
         return
     cfg.RUN_DIR.mkdir(parents=True, exist_ok=True)
     cfg.LOG_DIR.mkdir(parents=True, exist_ok=True)
-    log = open(cfg.LOG_DIR / f"{name}.log", "ab")
+    # Popen dups the handle into the child; the parent's copy is closed once it returns.
+    log = open(cfg.LOG_DIR / f"{name}.log", "ab")  # noqa: SIM115
     env = {**os.environ, "PYTHONPATH": str(cfg.PROJECT_ROOT)}
     proc = subprocess.Popen(
-        argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-        start_new_session=True, cwd=cfg.PROJECT_ROOT, env=env,
+        argv,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+        cwd=cfg.PROJECT_ROOT,
+        env=env,
     )
+    log.close()
     _pid_file(name).write_text(str(proc.pid))
     _wait_port(port, name, timeout)
     print(f"  {name:<14} started on {cfg.HOST}:{port} (pid {proc.pid})")
@@ -100,11 +107,14 @@ def _pg_bindir() -> Path:
         candidate = Path(out.stdout.strip())
         if (candidate / "initdb").exists():
             return candidate
-    versions = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"),
-                      key=lambda p: int(p.parent.parent.name))
+    versions = sorted(
+        Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parent.parent.name)
+    )
     if not versions:
-        raise SystemExit("PostgreSQL server binaries not found: run `make deps` "
-                         "(apt-get install postgresql) first.")
+        raise SystemExit(
+            "PostgreSQL server binaries not found: run `make deps` "
+            "(apt-get install postgresql) first."
+        )
     return versions[-1].parent
 
 
@@ -135,19 +145,47 @@ def _pg_up() -> None:
             if os.geteuid() == 0:
                 shutil.chown(pwfile, "postgres", "postgres")
             subprocess.run(
-                _as_pg_owner([str(bindir / "initdb"), "-D", str(PG_DATA), "-U", cfg.PG_USER,
-                              "--auth=scram-sha-256", f"--pwfile={pwfile}", "-E", "UTF8",
-                              "--locale=C.UTF-8"]),
-                check=True, stdout=subprocess.DEVNULL,
+                _as_pg_owner(
+                    [
+                        str(bindir / "initdb"),
+                        "-D",
+                        str(PG_DATA),
+                        "-U",
+                        cfg.PG_USER,
+                        "--auth=scram-sha-256",
+                        f"--pwfile={pwfile}",
+                        "-E",
+                        "UTF8",
+                        "--locale=C.UTF-8",
+                    ]
+                ),
+                check=True,
+                stdout=subprocess.DEVNULL,
             )
             pwfile.unlink()
         pg_log = PG_DIR / "postgres.log"
-        opts = (f"-p {cfg.PG_PORT} -c listen_addresses={cfg.HOST} -k {PG_SOCK} "
-                "-c fsync=on -c max_connections=200 -c shared_buffers=256MB")
+        opts = (
+            f"-p {cfg.PG_PORT} -c listen_addresses={cfg.HOST} -k {PG_SOCK} "
+            "-c fsync=on -c max_connections=200 -c shared_buffers=256MB"
+        )
         subprocess.run(
-            _as_pg_owner([str(bindir / "pg_ctl"), "-D", str(PG_DATA), "-l", str(pg_log),
-                          "-o", opts, "-w", "-t", "60", "start"]),
-            check=True, stdout=subprocess.DEVNULL,
+            _as_pg_owner(
+                [
+                    str(bindir / "pg_ctl"),
+                    "-D",
+                    str(PG_DATA),
+                    "-l",
+                    str(pg_log),
+                    "-o",
+                    opts,
+                    "-w",
+                    "-t",
+                    "60",
+                    "start",
+                ]
+            ),
+            check=True,
+            stdout=subprocess.DEVNULL,
         )
         pid = (PG_DATA / "postmaster.pid").read_text().split()[0]
         print(f"  {'postgresql':<14} started on {cfg.HOST}:{cfg.PG_PORT} (pid {pid})")
@@ -157,8 +195,13 @@ def _pg_up() -> None:
 def _pg_create_databases() -> None:
     import psycopg
 
-    conninfo = dict(host=cfg.HOST, port=cfg.PG_PORT, user=cfg.PG_USER,
-                    password=cfg.PG_PASSWORD, dbname="postgres")
+    conninfo = dict(
+        host=cfg.HOST,
+        port=cfg.PG_PORT,
+        user=cfg.PG_USER,
+        password=cfg.PG_PASSWORD,
+        dbname="postgres",
+    )
     for _ in range(50):
         try:
             conn = psycopg.connect(**conninfo, autocommit=True, connect_timeout=3)
@@ -177,8 +220,13 @@ def _pg_create_databases() -> None:
 def _pg_down() -> None:
     if not (PG_DATA / "postmaster.pid").exists():
         return
-    subprocess.run(_as_pg_owner([str(_pg_bindir() / "pg_ctl"), "-D", str(PG_DATA), "-m", "fast",
-                                 "-w", "stop"]), check=False, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        _as_pg_owner(
+            [str(_pg_bindir() / "pg_ctl"), "-D", str(PG_DATA), "-m", "fast", "-w", "stop"]
+        ),
+        check=False,
+        stdout=subprocess.DEVNULL,
+    )
     print(f"  {'postgresql':<14} stopped")
 
 
@@ -190,9 +238,13 @@ def _s3_up() -> None:
     _spawn("s3", [str(moto), "-H", cfg.HOST, "-p", str(cfg.S3_PORT)], cfg.S3_PORT)
     import boto3
 
-    s3 = boto3.client("s3", endpoint_url=f"http://{cfg.HOST}:{cfg.S3_PORT}",
-                      aws_access_key_id=cfg.S3_ACCESS_KEY,
-                      aws_secret_access_key=cfg.S3_SECRET_KEY, region_name="us-east-1")
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=f"http://{cfg.HOST}:{cfg.S3_PORT}",
+        aws_access_key_id=cfg.S3_ACCESS_KEY,
+        aws_secret_access_key=cfg.S3_SECRET_KEY,
+        region_name="us-east-1",
+    )
     existing = {b["Name"] for b in s3.list_buckets().get("Buckets", [])}
     if cfg.LAKE_BUCKET not in existing:
         s3.create_bucket(Bucket=cfg.LAKE_BUCKET)
@@ -202,15 +254,38 @@ def up() -> None:
     print("local services:")
     _pg_up()
     _s3_up()
-    _spawn("sources", [sys.executable, "-m", "local.sources.server",
-                       "--port", str(cfg.SOURCES_PORT), "--census-key", cfg.CENSUS_LOCAL_KEY,
-                       "--yelp-key", cfg.YELP_LOCAL_KEY,
-                       "--amplitude-key", cfg.AMPLITUDE_LOCAL_KEY,
-                       "--amplitude-secret", cfg.AMPLITUDE_LOCAL_SECRET], cfg.SOURCES_PORT)
-    _spawn("slack-sink", [sys.executable, "-m", "local.slack_sink",
-                          "--port", str(cfg.SLACK_PORT),
-                          "--record", str(cfg.STATE_DIR / "slack_messages.jsonl")],
-           cfg.SLACK_PORT)
+    _spawn(
+        "sources",
+        [
+            sys.executable,
+            "-m",
+            "local.sources.server",
+            "--port",
+            str(cfg.SOURCES_PORT),
+            "--census-key",
+            cfg.CENSUS_LOCAL_KEY,
+            "--yelp-key",
+            cfg.YELP_LOCAL_KEY,
+            "--amplitude-key",
+            cfg.AMPLITUDE_LOCAL_KEY,
+            "--amplitude-secret",
+            cfg.AMPLITUDE_LOCAL_SECRET,
+        ],
+        cfg.SOURCES_PORT,
+    )
+    _spawn(
+        "slack-sink",
+        [
+            sys.executable,
+            "-m",
+            "local.slack_sink",
+            "--port",
+            str(cfg.SLACK_PORT),
+            "--record",
+            str(cfg.STATE_DIR / "slack_messages.jsonl"),
+        ],
+        cfg.SLACK_PORT,
+    )
 
 
 def emulators_up() -> None:
@@ -226,18 +301,49 @@ def emulators_up() -> None:
     emu_home = _emu_home()
     print("emulators:")
     os.environ["STORAGE_BASE"] = str(gcs_dir)
-    _spawn("gcs", [str(venv_bin / "gcp-storage-emulator"), "start", "--host", cfg.HOST,
-                   "--port", str(cfg.GCS_PORT), "--default-bucket", cfg.GCS_STAGING_BUCKET,
-                   "--quiet"], cfg.GCS_PORT)
+    _spawn(
+        "gcs",
+        [
+            str(venv_bin / "gcp-storage-emulator"),
+            "start",
+            "--host",
+            cfg.HOST,
+            "--port",
+            str(cfg.GCS_PORT),
+            "--default-bucket",
+            cfg.GCS_STAGING_BUCKET,
+            "--quiet",
+        ],
+        cfg.GCS_PORT,
+    )
     os.environ["BQEMU_GCS_LOCAL_ROOT"] = str(gcs_dir / ".cloudstorage")
     os.environ["HOME"] = str(emu_home)  # where DuckDB looks for the spatial extension
-    _spawn("bigquery", [str(venv_bin / "bqemulator"), "start", "--rest-host", cfg.HOST,
-                        "--rest-port", str(cfg.BQ_REST_PORT), "--grpc-host", cfg.HOST,
-                        "--grpc-port", str(cfg.BQ_GRPC_PORT), "--project", cfg.GCP_PROJECT,
-                        # On disk like PostgreSQL: a restart must not lose the warehouse
-                        # (reconciliation would rightly fail against an empty one).
-                        "--persistent", "--data-dir", str(cfg.STATE_DIR / "bigquery"),
-                        "--log-level", "warning"], cfg.BQ_REST_PORT, timeout=60)
+    _spawn(
+        "bigquery",
+        [
+            str(venv_bin / "bqemulator"),
+            "start",
+            "--rest-host",
+            cfg.HOST,
+            "--rest-port",
+            str(cfg.BQ_REST_PORT),
+            "--grpc-host",
+            cfg.HOST,
+            "--grpc-port",
+            str(cfg.BQ_GRPC_PORT),
+            "--project",
+            cfg.GCP_PROJECT,
+            # On disk like PostgreSQL: a restart must not lose the warehouse
+            # (reconciliation would rightly fail against an empty one).
+            "--persistent",
+            "--data-dir",
+            str(cfg.STATE_DIR / "bigquery"),
+            "--log-level",
+            "warning",
+        ],
+        cfg.BQ_REST_PORT,
+        timeout=60,
+    )
 
 
 def _emu_home() -> Path:
@@ -246,12 +352,22 @@ def _emu_home() -> Path:
     import glob
 
     home = cfg.STATE_DIR / "emu-home"
-    found = glob.glob(str(cfg.EMU_VENV / "lib" / "python*" / "site-packages" /
-                          "duckdb_extension_spatial" / "extensions" / "v*" /
-                          "spatial.duckdb_extension"))
+    found = glob.glob(
+        str(
+            cfg.EMU_VENV
+            / "lib"
+            / "python*"
+            / "site-packages"
+            / "duckdb_extension_spatial"
+            / "extensions"
+            / "v*"
+            / "spatial.duckdb_extension"
+        )
+    )
     if not found:
-        raise SystemExit("duckdb-extension-spatial missing from the emulator venv: "
-                         "run `make emulators`")
+        raise SystemExit(
+            "duckdb-extension-spatial missing from the emulator venv: run `make emulators`"
+        )
     src = Path(found[0])
     version = src.parent.name
     dest = home / ".duckdb" / "extensions" / version / "linux_amd64"
@@ -276,8 +392,9 @@ def airflow_ui() -> None:
 
     venv_bin = str(Path(sys.executable).parent)
     os.environ["PATH"] = venv_bin + os.pathsep + os.environ.get("PATH", "")
-    _spawn("airflow", [str(Path(venv_bin) / "airflow"), "standalone"], cfg.AIRFLOW_PORT,
-           timeout=180)
+    _spawn(
+        "airflow", [str(Path(venv_bin) / "airflow"), "standalone"], cfg.AIRFLOW_PORT, timeout=180
+    )
     url = f"http://{cfg.HOST}:{cfg.AIRFLOW_PORT}"
     for _ in range(180):
         try:
@@ -295,9 +412,15 @@ def airflow_ui() -> None:
 
 
 def status() -> int:
-    ports = {"postgresql": cfg.PG_PORT, "s3": cfg.S3_PORT, "sources": cfg.SOURCES_PORT,
-             "slack-sink": cfg.SLACK_PORT, "airflow": cfg.AIRFLOW_PORT,
-             "bigquery": cfg.BQ_REST_PORT, "gcs": cfg.GCS_PORT}
+    ports = {
+        "postgresql": cfg.PG_PORT,
+        "s3": cfg.S3_PORT,
+        "sources": cfg.SOURCES_PORT,
+        "slack-sink": cfg.SLACK_PORT,
+        "airflow": cfg.AIRFLOW_PORT,
+        "bigquery": cfg.BQ_REST_PORT,
+        "gcs": cfg.GCS_PORT,
+    }
     down_count = 0
     for name, port in ports.items():
         state = "up" if _port_open(port) else "down"

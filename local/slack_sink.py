@@ -38,8 +38,10 @@ def make_handler(state: SinkState):
         def _send(self, status: int, body: str, headers: dict | None = None):
             data = body.encode()
             self.send_response(status)
-            self.send_header("Content-Type", "text/plain" if status != 200 or body == "ok"
-                             else "application/json")
+            self.send_header(
+                "Content-Type",
+                "text/plain" if status != 200 or body == "ok" else "application/json",
+            )
             self.send_header("Content-Length", str(len(data)))
             for k, v in (headers or {}).items():
                 self.send_header(k, v)
@@ -52,8 +54,9 @@ def make_handler(state: SinkState):
         def do_GET(self):
             if self.path == "/_messages":
                 with state.lock:
-                    return self._send(200, json.dumps({"messages": state.messages,
-                                                       "rejected": state.rejected}))
+                    return self._send(
+                        200, json.dumps({"messages": state.messages, "rejected": state.rejected})
+                    )
             return self._send(404, "not_found")
 
         def do_DELETE(self):

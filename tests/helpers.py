@@ -26,8 +26,12 @@ def request_counts() -> dict:
 def amplitude_export(day: date) -> bytes:
     """The zip of the UTC day's Amplitude export, downloaded with requests."""
     conn = get_connection("amplitude_api")
-    r = requests.get(f"{conn.host}/api/2/export", auth=(conn.login, conn.password), timeout=30,
-                     params={"start": f"{day:%Y%m%d}T00", "end": f"{day:%Y%m%d}T23"})
+    r = requests.get(
+        f"{conn.host}/api/2/export",
+        auth=(conn.login, conn.password),
+        timeout=30,
+        params={"start": f"{day:%Y%m%d}T00", "end": f"{day:%Y%m%d}T23"},
+    )
     r.raise_for_status()
     return r.content
 
@@ -58,8 +62,9 @@ def run_day(day: date, run_id: str) -> dict:
 
     def attempt(key, dag_id, task_id, call):
         try:
-            outcome[key] = call(RunContext(run_id=run_id, dag_id=dag_id, task_id=task_id,
-                                           logical_date=day))
+            outcome[key] = call(
+                RunContext(run_id=run_id, dag_id=dag_id, task_id=task_id, logical_date=day)
+            )
             return True
         except Exception as exc:  # noqa: BLE001 - recorded, alerted, asserted by the tests
             outcome[key] = exc
@@ -82,10 +87,12 @@ def run_day(day: date, run_id: str) -> dict:
         raise_on_failures(results)
         return results
 
-    steps = (("lake_export", "export_lake", lambda ctx: export_day(day)),
-             ("warehouse_load", "load_staging", lambda ctx: get_warehouse().load_day(day)),
-             ("reconcile", "reconcile", reconcile),
-             ("dbt_build", "dbt_build", build_and_record))
+    steps = (
+        ("lake_export", "export_lake", lambda ctx: export_day(day)),
+        ("warehouse_load", "load_staging", lambda ctx: get_warehouse().load_day(day)),
+        ("reconcile", "reconcile", reconcile),
+        ("dbt_build", "dbt_build", build_and_record),
+    )
     for key, task_id, call in steps:
         if not attempt(key, "warehouse", task_id, call):
             break

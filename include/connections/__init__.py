@@ -20,5 +20,11 @@ def pg_connect(conn_id: str, **kwargs):
     import psycopg
 
     conn = get_connection(conn_id)
-    return psycopg.connect(host=conn.host, port=conn.port or 5432, user=conn.login,
-                           password=conn.password, dbname=conn.schema, **kwargs)
+    return psycopg.connect(
+        host=conn.host,
+        port=conn.port or 5432,
+        user=conn.login,
+        password=conn.password,
+        dbname=conn.schema,
+        **kwargs,
+    )

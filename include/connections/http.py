@@ -16,17 +16,26 @@ class _TimeoutAdapter(HTTPAdapter):
         return super().send(request, **kwargs)
 
 
-def retrying_session(total: int = 4, backoff: float = 1.0, user_agent: str = "elt-dag-bundle/0.1",
-                     retry_statuses: tuple[int, ...] = (429, 500, 502, 503, 504)
-                     ) -> requests.Session:
+def retrying_session(
+    total: int = 4,
+    backoff: float = 1.0,
+    user_agent: str = "elt-dag-bundle/0.1",
+    retry_statuses: tuple[int, ...] = (429, 500, 502, 503, 504),
+) -> requests.Session:
     """A session that retries 429/5xx and connection errors with backoff, honouring Retry-After.
 
     `retry_statuses` lets a client that must read a 429's body (Yelp tells a per-second
     limit from a spent daily quota only there) handle 429 itself."""
     retry = Retry(
-        total=total, connect=total, read=total, status=total, backoff_factor=backoff,
-        backoff_max=60, status_forcelist=retry_statuses,
-        allowed_methods=frozenset({"GET", "HEAD"}), respect_retry_after_header=True,
+        total=total,
+        connect=total,
+        read=total,
+        status=total,
+        backoff_factor=backoff,
+        backoff_max=60,
+        status_forcelist=retry_statuses,
+        allowed_methods=frozenset({"GET", "HEAD"}),
+        respect_retry_after_header=True,
         raise_on_status=False,
     )
     session = requests.Session()

@@ -13,6 +13,7 @@ imported by the tasks.
 from __future__ import annotations
 
 import os
+from typing import ClassVar
 
 from include.dbt import MANIFEST, PROJECT_DIR
 
@@ -25,12 +26,18 @@ def profile_config():
         from cosmos.profiles import PostgresUserPasswordProfileMapping
 
         return ProfileConfig(
-            profile_name="elt", target_name="postgres",
+            profile_name="elt",
+            target_name="postgres",
             profile_mapping=PostgresUserPasswordProfileMapping(
-                conn_id="warehouse_db", profile_args={"schema": "analytics", "threads": 4}))
+                conn_id="warehouse_db", profile_args={"schema": "analytics", "threads": 4}
+            ),
+        )
     if warehouse == "bigquery":
-        return ProfileConfig(profile_name="elt", target_name="bigquery",
-                             profile_mapping=_bigquery_mapping()(conn_id="google_cloud_default"))
+        return ProfileConfig(
+            profile_name="elt",
+            target_name="bigquery",
+            profile_mapping=_bigquery_mapping()(conn_id="google_cloud_default"),
+        )
     raise ValueError(f"WAREHOUSE={warehouse!r}: expected 'postgres' or 'bigquery'")
 
 
@@ -43,20 +50,28 @@ def _bigquery_mapping():
     class BigQueryConnectionProfileMapping(BaseProfileMapping):
         airflow_connection_type = "google_cloud_platform"
         dbt_profile_type = "bigquery"
-        required_fields = ["project", "dataset"]
+        required_fields: ClassVar[list[str]] = ["project", "dataset"]
 
         @property
         def profile(self):
             from include.dbt.runner import dbt_env
 
             env = dbt_env()
-            profile = {"type": "bigquery", "method": env["DBT_BQ_METHOD"],
-                       "project": env["DBT_BQ_PROJECT"],
-                       "dataset": "analytics", "location": env["DBT_BQ_LOCATION"],
-                       "threads": 4, "job_retries": 2,
-                       "job_execution_timeout_seconds": 600}
-            for key, var in (("keyfile", "DBT_BQ_KEYFILE"), ("token", "DBT_BQ_TOKEN"),
-                             ("api_endpoint", "DBT_BQ_API_ENDPOINT")):
+            profile = {
+                "type": "bigquery",
+                "method": env["DBT_BQ_METHOD"],
+                "project": env["DBT_BQ_PROJECT"],
+                "dataset": "analytics",
+                "location": env["DBT_BQ_LOCATION"],
+                "threads": 4,
+                "job_retries": 2,
+                "job_execution_timeout_seconds": 600,
+            }
+            for key, var in (
+                ("keyfile", "DBT_BQ_KEYFILE"),
+                ("token", "DBT_BQ_TOKEN"),
+                ("api_endpoint", "DBT_BQ_API_ENDPOINT"),
+            ):
                 if env.get(var):
                     profile[key] = env[var]
             return {**profile, **self.profile_args}
@@ -73,17 +88,24 @@ def dbt_task_group(group_id: str = "dbt", **kwargs):
     if not MANIFEST.is_file():
         raise FileNotFoundError(
             f"dbt manifest not found at {MANIFEST}: build it with `make manifest` "
-            "(dbt parse); the Docker image builds it at image build time")
+            "(dbt parse); the Docker image builds it at image build time"
+        )
     return DbtTaskGroup(
         group_id=group_id,
-        project_config=ProjectConfig(dbt_project_path=PROJECT_DIR, manifest_path=MANIFEST,
-                                     project_name="elt", install_dbt_deps=False),
+        project_config=ProjectConfig(
+            dbt_project_path=PROJECT_DIR,
+            manifest_path=MANIFEST,
+            project_name="elt",
+            install_dbt_deps=False,
+        ),
         profile_config=profile_config(),
         execution_config=ExecutionConfig(
-            execution_mode=ExecutionMode.WATCHER, invocation_mode=InvocationMode.DBT_RUNNER,
+            execution_mode=ExecutionMode.WATCHER,
+            invocation_mode=InvocationMode.DBT_RUNNER,
             # One `dbt build` per run: an Airflow retry of the producer would skip, so
             # it fails at once and each node task retries its own node instead.
-            setup_operator_args={"retries": 0}),
+            setup_operator_args={"retries": 0},
+        ),
         # The marts Asset is published once by the DAG (publish_marts); per-model Assets
         # would add ~20 asset events per run that nothing schedules on.
         render_config=RenderConfig(load_method=LoadMode.DBT_MANIFEST, emit_datasets=False),

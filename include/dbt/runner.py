@@ -18,10 +18,13 @@ from pathlib import Path
 
 from include.dbt import PROJECT_DIR
 
-
-DIMENSIONS = {"unique": "uniqueness", "not_null": "completeness",
-              "relationships": "consistency", "dbt_unique_combination": "uniqueness",
-              "accepted_values": "validity"}
+DIMENSIONS = {
+    "unique": "uniqueness",
+    "not_null": "completeness",
+    "relationships": "consistency",
+    "dbt_unique_combination": "uniqueness",
+    "accepted_values": "validity",
+}
 
 
 def dbt_env() -> dict[str, str]:
@@ -33,24 +36,37 @@ def dbt_env() -> dict[str, str]:
 
         settings = gcp_settings()
         extra = get_connection("google_cloud_default").extra_dejson
-        env = {"DBT_TARGET": "bigquery", "DBT_BQ_PROJECT": settings.project,
-               "DBT_BQ_LOCATION": settings.location}
+        env = {
+            "DBT_TARGET": "bigquery",
+            "DBT_BQ_PROJECT": settings.project,
+            "DBT_BQ_LOCATION": settings.location,
+        }
         if settings.emulator:
-            env.update(DBT_BQ_METHOD="oauth-secrets", DBT_BQ_TOKEN="emulator",
-                       DBT_BQ_API_ENDPOINT=settings.emulator)
+            env.update(
+                DBT_BQ_METHOD="oauth-secrets",
+                DBT_BQ_TOKEN="emulator",
+                DBT_BQ_API_ENDPOINT=settings.emulator,
+            )
         elif extra.get("keyfile_dict"):
             # A key inline would end up in a profiles.yml on disk (cosmos caches profiles).
-            raise ValueError("google_cloud_default: use extra key_path (a mounted key file) or "
-                             "ADC for dbt, not keyfile_dict")
+            raise ValueError(
+                "google_cloud_default: use extra key_path (a mounted key file) or "
+                "ADC for dbt, not keyfile_dict"
+            )
         elif extra.get("key_path"):
             env.update(DBT_BQ_METHOD="service-account", DBT_BQ_KEYFILE=extra["key_path"])
         else:
             env.update(DBT_BQ_METHOD="oauth")
         return env
     conn = get_connection("warehouse_db")
-    return {"DBT_TARGET": "postgres", "DBT_PG_HOST": conn.host,
-            "DBT_PG_PORT": str(conn.port or 5432), "DBT_PG_USER": conn.login,
-            "DBT_PG_PASSWORD": conn.password or "", "DBT_PG_DBNAME": conn.schema}
+    return {
+        "DBT_TARGET": "postgres",
+        "DBT_PG_HOST": conn.host,
+        "DBT_PG_PORT": str(conn.port or 5432),
+        "DBT_PG_USER": conn.login,
+        "DBT_PG_PASSWORD": conn.password or "",
+        "DBT_PG_DBNAME": conn.schema,
+    }
 
 
 def _invoke(args: list[str], with_connection: bool = True):
@@ -58,8 +74,9 @@ def _invoke(args: list[str], with_connection: bool = True):
 
     if with_connection:
         os.environ.update(dbt_env())
-    return dbtRunner().invoke(args + ["--project-dir", str(PROJECT_DIR),
-                                      "--profiles-dir", str(PROJECT_DIR)])
+    return dbtRunner().invoke(
+        args + ["--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR)]
+    )
 
 
 def run_dbt(args: list[str], with_connection: bool = True):
@@ -83,15 +100,27 @@ def test_results(project_dir: str | Path) -> list:
         if node.get("resource_type") != "test" and not r["unique_id"].startswith("test."):
             continue
         kind = (node.get("test_metadata") or {}).get("name", "singular")
-        checks.append(CheckResult(
-            check_name=f"dbt:{node.get('name', r['unique_id'])}",
-            dimension=DIMENSIONS.get(kind, "validity"),
-            target=node.get("attached_node") or node.get("name") or r["unique_id"],
-            status=str(r["status"]) if str(r["status"]) in ("pass", "warn", "fail") else "error",
-            observed=r.get("failures") or 0, expected=0,
-            details={"message": r.get("message") or (
-                "skipped: not evaluated because an upstream node failed"
-                if r["status"] == "skipped" else ""), "unique_id": r["unique_id"]}))
+        checks.append(
+            CheckResult(
+                check_name=f"dbt:{node.get('name', r['unique_id'])}",
+                dimension=DIMENSIONS.get(kind, "validity"),
+                target=node.get("attached_node") or node.get("name") or r["unique_id"],
+                status=str(r["status"])
+                if str(r["status"]) in ("pass", "warn", "fail")
+                else "error",
+                observed=r.get("failures") or 0,
+                expected=0,
+                details={
+                    "message": r.get("message")
+                    or (
+                        "skipped: not evaluated because an upstream node failed"
+                        if r["status"] == "skipped"
+                        else ""
+                    ),
+                    "unique_id": r["unique_id"],
+                },
+            )
+        )
     return checks
 
 
@@ -113,8 +142,10 @@ def record_run_results_callback(project_dir: str, context=None, **_) -> None:
         return
     checks = record_run_results(project_dir, run_context(context, context["ti"].task_id))
     failed = [c.check_name for c in checks if c.status in ("fail", "error")]
-    print(f"recorded {len(checks)} dbt test results in quality.check_results"
-          + (f"; failed: {', '.join(failed)}" if failed else ""))
+    print(
+        f"recorded {len(checks)} dbt test results in quality.check_results"
+        + (f"; failed: {', '.join(failed)}" if failed else "")
+    )
 
 
 def build_and_record(ctx) -> list:

@@ -14,8 +14,11 @@ from include.sources import SOURCES
 
 
 def _registered() -> tuple[LakeTable, ...]:
-    tables = tuple(t for name in SOURCES
-                   for t in importlib.import_module(f"include.sources.{name}.lake").TABLES)
+    tables = tuple(
+        t
+        for name in SOURCES
+        for t in importlib.import_module(f"include.sources.{name}.lake").TABLES
+    )
     names = [t.name for t in tables]
     duplicated = sorted({n for n in names if names.count(n) > 1})
     if duplicated:
@@ -46,10 +49,13 @@ def lake_location(conn_id: str = "lake_s3"):
     if not uri.startswith("s3://"):
         raise ValueError("lake_s3 connection needs extra lake_uri = s3://bucket/prefix")
     bucket, _, prefix = uri.removeprefix("s3://").partition("/")
-    client = boto3.client("s3", endpoint_url=extra.get("endpoint_url"),
-                          aws_access_key_id=conn.login or None,
-                          aws_secret_access_key=conn.password or None,
-                          region_name=extra.get("region_name"))
+    client = boto3.client(
+        "s3",
+        endpoint_url=extra.get("endpoint_url"),
+        aws_access_key_id=conn.login or None,
+        aws_secret_access_key=conn.password or None,
+        region_name=extra.get("region_name"),
+    )
     return client, bucket, prefix.strip("/")
 
 

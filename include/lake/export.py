@@ -32,10 +32,9 @@ class LakeExport:
     key: str  # the S3 object key written
 
 
-
-
-def export_table(conn, s3, bucket: str, prefix: str, table: LakeTable, day: date,
-                 schema: str | None = None) -> LakeExport:
+def export_table(
+    conn, s3, bucket: str, prefix: str, table: LakeTable, day: date, schema: str | None = None
+) -> LakeExport:
     """Export `<schema>.<table>` (the table's own schema unless a benchmark points it
     elsewhere)."""
     import pyarrow as pa
@@ -43,21 +42,32 @@ def export_table(conn, s3, bucket: str, prefix: str, table: LakeTable, day: date
     from psycopg import sql
 
     schema = schema or table.schema
-    lower = None if table.day_column else conn.execute(
-        "select max(watermark_to) from lake.exports where table_name = %s and day < %s",
-        (table.name, day)).fetchone()[0]
+    lower = (
+        None
+        if table.day_column
+        else conn.execute(
+            "select max(watermark_to) from lake.exports where table_name = %s and day < %s",
+            (table.name, day),
+        ).fetchone()[0]
+    )
     arrow_schema = table.arrow_schema()
     cols = [c for c, _ in table.columns]
-    where = sql.SQL("{} = %(day)s").format(sql.Identifier(table.day_column)) \
-        if table.day_column else \
-        sql.SQL("%(lower)s::timestamptz is null or updated_at > %(lower)s")
+    where = (
+        sql.SQL("{} = %(day)s").format(sql.Identifier(table.day_column))
+        if table.day_column
+        else sql.SQL("%(lower)s::timestamptz is null or updated_at > %(lower)s")
+    )
     query = sql.SQL("select {cols} from {s}.{t} where {where} order by {key}").format(
         # numeric columns (e.g. a rating) leave PostgreSQL as float8 for Arrow's float64.
         cols=sql.SQL(", ").join(
-            sql.SQL("{}::float8").format(sql.Identifier(c)) if t == "float64"
-            else sql.Identifier(c) for c, t in table.columns), s=sql.Identifier(schema),
-        t=sql.Identifier(table.name), where=where,
-        key=sql.SQL(", ").join(map(sql.Identifier, table.key)))
+            sql.SQL("{}::float8").format(sql.Identifier(c)) if t == "float64" else sql.Identifier(c)
+            for c, t in table.columns
+        ),
+        s=sql.Identifier(schema),
+        t=sql.Identifier(table.name),
+        where=where,
+        key=sql.SQL(", ").join(map(sql.Identifier, table.key)),
+    )
     rows = 0
     upper = lower
     key = object_key(prefix, table.name, day)
@@ -70,7 +80,8 @@ def export_table(conn, s3, bucket: str, prefix: str, table: LakeTable, day: date
                     columns = list(zip(*batch))
                     record = pa.RecordBatch.from_arrays(
                         [pa.array(col, type=f.type) for col, f in zip(columns, arrow_schema)],
-                        schema=arrow_schema)
+                        schema=arrow_schema,
+                    )
                     writer.write_batch(record)
                     rows += len(batch)
                     if not table.day_column:
@@ -82,7 +93,8 @@ def export_table(conn, s3, bucket: str, prefix: str, table: LakeTable, day: date
         "s3_key) values (%s, %s, %s, %s, %s, %s) on conflict (table_name, day) do update set "
         "watermark_from = excluded.watermark_from, watermark_to = excluded.watermark_to, "
         "row_count = excluded.row_count, s3_key = excluded.s3_key, exported_at = now()",
-        (table.name, day, lower, upper, rows, key))
+        (table.name, day, lower, upper, rows, key),
+    )
     return LakeExport(table=table.name, rows=rows, key=key)
 
 

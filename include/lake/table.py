@@ -18,10 +18,15 @@ class LakeTable:
     def arrow_schema(self):
         import pyarrow as pa
 
-        types = {"string": pa.string(), "bool": pa.bool_(), "int16": pa.int16(),
-                 "int64": pa.int64(), "float64": pa.float64(), "date": pa.date32(),
-                 "timestamp": pa.timestamp("us", tz="UTC")}
-        return pa.schema([pa.field(c, types[t], nullable=c not in self.key)
-                          for c, t in self.columns])
-
-
+        types = {
+            "string": pa.string(),
+            "bool": pa.bool_(),
+            "int16": pa.int16(),
+            "int64": pa.int64(),
+            "float64": pa.float64(),
+            "date": pa.date32(),
+            "timestamp": pa.timestamp("us", tz="UTC"),
+        }
+        return pa.schema(
+            [pa.field(c, types[t], nullable=c not in self.key) for c, t in self.columns]
+        )

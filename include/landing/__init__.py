@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from functools import cache
 from pathlib import Path
 
@@ -33,30 +33,38 @@ def read_sql(package_file: str, name: str) -> str:
     return (Path(package_file).parent / "sql" / f"{name}.sql").read_text().strip().rstrip(";")
 
 
-def land_batch(conn, source: str, logical_date: date,
-               tables: list[tuple[RawTable, list[tuple]]]) -> uuid.UUID:
+def land_batch(
+    conn, source: str, logical_date: date, tables: list[tuple[RawTable, list[tuple]]]
+) -> uuid.UUID:
     """COPY each raw table's rows as one batch; replaces the batch of the same source/date."""
     batch_id = uuid.uuid4()
-    loaded_at = datetime.now(timezone.utc)
+    loaded_at = datetime.now(UTC)
     with conn.transaction():
-        conn.execute("delete from raw.batches where source = %s and logical_date = %s",
-                     (source, logical_date))
-        conn.execute("insert into raw.batches (batch_id, source, logical_date, row_count, loaded_at)"
-                     " values (%s, %s, %s, %s, %s)",
-                     (batch_id, source, logical_date, sum(len(rows) for _, rows in tables),
-                      loaded_at))
+        conn.execute(
+            "delete from raw.batches where source = %s and logical_date = %s",
+            (source, logical_date),
+        )
+        conn.execute(
+            "insert into raw.batches (batch_id, source, logical_date, row_count, loaded_at)"
+            " values (%s, %s, %s, %s, %s)",
+            (batch_id, source, logical_date, sum(len(rows) for _, rows in tables), loaded_at),
+        )
         for table, rows in tables:
             cols = ("batch_id", "logical_date", "loaded_at", "source", "row_num") + table.columns
             copy_sql = sql.SQL("copy raw.{} ({}) from stdin").format(
-                sql.Identifier(table.name), sql.SQL(", ").join(map(sql.Identifier, cols)))
+                sql.Identifier(table.name), sql.SQL(", ").join(map(sql.Identifier, cols))
+            )
             with conn.cursor().copy(copy_sql) as copy:
                 for row_num, row in enumerate(rows, start=1):
-                    copy.write_row((batch_id, logical_date, loaded_at, source, row_num) + tuple(row))
+                    copy.write_row(
+                        (batch_id, logical_date, loaded_at, source, row_num) + tuple(row)
+                    )
     return batch_id
 
 
-def upsert(conn, table: str, key: tuple[str, ...], cols: tuple[str, ...], select: str,
-           params: dict) -> int:
+def upsert(
+    conn, table: str, key: tuple[str, ...], cols: tuple[str, ...], select: str, params: dict
+) -> int:
     """INSERT INTO oltp.<table> <select> ON CONFLICT DO UPDATE, only where a value changed
     (`updated_at` moves only then). Returns the rows inserted or changed."""
     non_key = [c for c in cols if c not in key]
@@ -68,11 +76,14 @@ def upsert(conn, table: str, key: tuple[str, ...], cols: tuple[str, ...], select
         cols=sql.SQL(", ").join(map(sql.Identifier, cols)),
         select=sql.SQL(select),
         key=sql.SQL(", ").join(map(sql.Identifier, key)),
-        sets=sql.SQL(", ").join(sql.SQL("{c} = excluded.{c}").format(c=sql.Identifier(c))
-                                for c in non_key),
-        old=sql.SQL(", ").join(sql.SQL("{t}.{c}").format(t=sql.Identifier(table),
-                                                          c=sql.Identifier(c)) for c in non_key),
-        new=sql.SQL(", ").join(sql.SQL("excluded.{c}").format(c=sql.Identifier(c))
-                               for c in non_key),
+        sets=sql.SQL(", ").join(
+            sql.SQL("{c} = excluded.{c}").format(c=sql.Identifier(c)) for c in non_key
+        ),
+        old=sql.SQL(", ").join(
+            sql.SQL("{t}.{c}").format(t=sql.Identifier(table), c=sql.Identifier(c)) for c in non_key
+        ),
+        new=sql.SQL(", ").join(
+            sql.SQL("excluded.{c}").format(c=sql.Identifier(c)) for c in non_key
+        ),
     )
     return conn.execute(stmt, params).rowcount

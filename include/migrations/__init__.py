@@ -23,15 +23,15 @@ def migrate(conn_id: str = "source_db") -> list[str]:
 
     done = []
     with pg_connect(conn_id) as conn:
-        conn.execute("create table if not exists public.schema_migrations ("
-                     "version text primary key, applied_at timestamptz not null default now())")
+        conn.execute(
+            "create table if not exists public.schema_migrations ("
+            "version text primary key, applied_at timestamptz not null default now())"
+        )
         # One migrator at a time, even with concurrent `make` runs.
         conn.execute("select pg_advisory_xact_lock(hashtext('schema_migrations'))")
         applied = {r[0] for r in conn.execute("select version from public.schema_migrations")}
         for path in pending(applied):
             conn.execute(path.read_text())
-            conn.execute("insert into public.schema_migrations (version) values (%s)",
-                         (path.name,))
+            conn.execute("insert into public.schema_migrations (version) values (%s)", (path.name,))
             done.append(path.name)
     return done
-

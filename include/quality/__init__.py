@@ -33,24 +33,40 @@ class RunContext:
 
 def check(name, dimension, target, ok, observed, expected, **details) -> CheckResult:
     """A pass/fail CheckResult: `ok` decides the status."""
-    return CheckResult(name, dimension, target, "pass" if ok else "fail", observed, expected,
-                       details)
+    return CheckResult(
+        name, dimension, target, "pass" if ok else "fail", observed, expected, details
+    )
 
 
 def record_checks(conn, ctx: RunContext, results: list[CheckResult]) -> None:
     """Replace this run+task's earlier results (a retry re-records), then insert."""
     with conn.transaction():
-        conn.execute("delete from quality.check_results where run_id = %s and dag_id = %s "
-                     "and task_id = %s", (ctx.run_id, ctx.dag_id, ctx.task_id))
+        conn.execute(
+            "delete from quality.check_results where run_id = %s and dag_id = %s and task_id = %s",
+            (ctx.run_id, ctx.dag_id, ctx.task_id),
+        )
         with conn.cursor() as cur:
             cur.executemany(
                 "insert into quality.check_results (run_id, dag_id, task_id, logical_date, "
                 "check_name, dimension, target, status, observed, expected, details) "
                 "values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb)",
-                [(ctx.run_id, ctx.dag_id, ctx.task_id, ctx.logical_date, r.check_name,
-                  r.dimension, r.target, r.status, None if r.observed is None else str(r.observed),
-                  None if r.expected is None else str(r.expected), json.dumps(r.details))
-                 for r in results])
+                [
+                    (
+                        ctx.run_id,
+                        ctx.dag_id,
+                        ctx.task_id,
+                        ctx.logical_date,
+                        r.check_name,
+                        r.dimension,
+                        r.target,
+                        r.status,
+                        None if r.observed is None else str(r.observed),
+                        None if r.expected is None else str(r.expected),
+                        json.dumps(r.details),
+                    )
+                    for r in results
+                ],
+            )
 
 
 def raise_on_failures(results: list[CheckResult]) -> None:

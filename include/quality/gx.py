@@ -13,8 +13,8 @@ normalization (DataQualityError after recording), and the landed batch stays in 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from include.quality import CheckResult
 
@@ -57,18 +57,25 @@ def validate_suite(suite: Suite, batch_id, conn_id: str = "source_db") -> list[C
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = {"globally": False}
     source = context.data_sources.add_postgres(
-        name=conn_id, connection_string=(
+        name=conn_id,
+        connection_string=(
             f"postgresql+psycopg://{conn.login}:${{ELT_GX_DB_PASSWORD}}@{conn.host}:"
-            f"{conn.port or 5432}/{conn.schema}"))
+            f"{conn.port or 5432}/{conn.schema}"
+        ),
+    )
     asset = source.add_query_asset(name=suite_name, query=query.format(batch_id=batch_id))
     gx_suite = context.suites.add(gx.ExpectationSuite(name=suite_name))
     for check in checks:
         expectation = check.expectation()
         expectation.meta = {"check_name": check.name}
         gx_suite.add_expectation(expectation)
-    validation = context.validation_definitions.add(gx.ValidationDefinition(
-        name=f"{suite_name}_batch", data=asset.add_batch_definition_whole_table("batch"),
-        suite=gx_suite))
+    validation = context.validation_definitions.add(
+        gx.ValidationDefinition(
+            name=f"{suite_name}_batch",
+            data=asset.add_batch_definition_whole_table("batch"),
+            suite=gx_suite,
+        )
+    )
     result = validation.run(result_format="SUMMARY")
     # GX does not keep the suite's order in its results: match them by the check name each
     # expectation carries in its meta.
@@ -83,18 +90,31 @@ def _to_check_result(check: Check, r, target: str) -> CheckResult:
     res = r.result or {}
     exc = r.exception_info or {}
     if exc.get("raised_exception"):
-        return CheckResult(check.name, check.dimension, target, "error", None, None,
-                           {"expectation": r.expectation_config.type,
-                            "error": str(exc.get("exception_message"))[:500]})
-    kwargs = {k: v for k, v in r.expectation_config.kwargs.items()
-              if k not in ("batch_id", "unexpected_rows_query")}
+        return CheckResult(
+            check.name,
+            check.dimension,
+            target,
+            "error",
+            None,
+            None,
+            {
+                "expectation": r.expectation_config.type,
+                "error": str(exc.get("exception_message"))[:500],
+            },
+        )
+    kwargs = {
+        k: v
+        for k, v in r.expectation_config.kwargs.items()
+        if k not in ("batch_id", "unexpected_rows_query")
+    }
     if "unexpected_count" in res:
         observed, expected = res["unexpected_count"], 0
     else:
         observed = res.get("observed_value")
         lo, hi = kwargs.get("min_value"), kwargs.get("max_value")
-        expected = (kwargs["value"] if "value" in kwargs else lo if lo == hi
-                    else f">= {lo}" if hi is None else f"{lo}..{hi}")
+        expected = kwargs.get(
+            "value", lo if lo == hi else f">= {lo}" if hi is None else f"{lo}..{hi}"
+        )
     details = {"expectation": r.expectation_config.type, "kwargs": kwargs}
     if res.get("partial_unexpected_list"):
         sample = res["partial_unexpected_list"]
@@ -103,5 +123,12 @@ def _to_check_result(check: Check, r, target: str) -> CheckResult:
             details[check.sample_key] = details["unexpected_sample"]
     if "element_count" in res:
         details["rows"] = res["element_count"]
-    return CheckResult(check.name, check.dimension, target,
-                       "pass" if r.success else "fail", observed, expected, details)
+    return CheckResult(
+        check.name,
+        check.dimension,
+        target,
+        "pass" if r.success else "fail",
+        observed,
+        expected,
+        details,
+    )

@@ -17,12 +17,17 @@ def logical_day(context):
     logical = context.get("logical_date")
     if logical is not None:
         return logical.date()
-    days = [date.fromisoformat(e.extra["day"])
-            for events in (context.get("triggering_asset_events") or {}).values()
-            for e in events if (e.extra or {}).get("day")]
+    days = [
+        date.fromisoformat(e.extra["day"])
+        for events in (context.get("triggering_asset_events") or {}).values()
+        for e in events
+        if (e.extra or {}).get("day")
+    ]
     if not days:
-        raise ValueError("no logical date and no triggering asset event with a 'day': "
-                         "trigger this DAG with a logical date")
+        raise ValueError(
+            "no logical date and no triggering asset event with a 'day': "
+            "trigger this DAG with a logical date"
+        )
     return max(days)
 
 
@@ -36,8 +41,12 @@ def run_context(context, task_id: str | None = None):
     from include.quality import RunContext
 
     ti = context["ti"]
-    return RunContext(run_id=ti.run_id, dag_id=ti.dag_id, task_id=task_id or ti.task_id,
-                      logical_date=logical_day(context))
+    return RunContext(
+        run_id=ti.run_id,
+        dag_id=ti.dag_id,
+        task_id=task_id or ti.task_id,
+        logical_date=logical_day(context),
+    )
 
 
 def xcom_value(result) -> dict:

@@ -26,8 +26,9 @@ class Warehouse(Protocol):
     def staging_days(self, table: str) -> list[date]:
         """The lake days a staging table holds."""
 
-    def staging_day_stats(self, table: str, day: date, column: str | None = None
-                          ) -> tuple[int, int | None]:
+    def staging_day_stats(
+        self, table: str, day: date, column: str | None = None
+    ) -> tuple[int, int | None]:
         """(rows, sum of `column` or None) that staging holds for lake day `day`."""
 
 

@@ -28,10 +28,17 @@ from datetime import date
 
 from include.lake import TABLES, lake_location, lake_table, object_key
 from include.lake.table import LakeTable
-from include.warehouse import SchemaDriftError  # noqa: F401 - re-exported
+from include.warehouse import SchemaDriftError
 
-BQ_TYPES = {"string": "STRING", "bool": "BOOL", "int16": "INT64", "int64": "INT64",
-            "float64": "FLOAT64", "date": "DATE", "timestamp": "TIMESTAMP"}
+BQ_TYPES = {
+    "string": "STRING",
+    "bool": "BOOL",
+    "int16": "INT64",
+    "int64": "INT64",
+    "float64": "FLOAT64",
+    "date": "DATE",
+    "timestamp": "TIMESTAMP",
+}
 STAGING_DATASET = "staging"
 JOB_PREFIX = "elt_load_"
 
@@ -63,8 +70,13 @@ def gcp_settings(conn_id: str = "google_cloud_default") -> GcpSettings:
     emulator = os.environ.get("BIGQUERY_EMULATOR_HOST") or None
     if emulator and not emulator.startswith("http"):
         emulator = f"http://{emulator}"
-    return GcpSettings(project=project, location=extra.get("location", "US"), bucket=bucket,
-                       prefix=prefix.strip("/"), emulator=emulator)
+    return GcpSettings(
+        project=project,
+        location=extra.get("location", "US"),
+        bucket=bucket,
+        prefix=prefix.strip("/"),
+        emulator=emulator,
+    )
 
 
 def clients(conn_id: str = "google_cloud_default"):
@@ -78,25 +90,32 @@ def clients(conn_id: str = "google_cloud_default"):
         from google.auth.credentials import AnonymousCredentials
 
         creds = AnonymousCredentials()
-        bq = bigquery.Client(project=settings.project, credentials=creds,
-                             location=settings.location,
-                             client_options=ClientOptions(api_endpoint=settings.emulator))
+        bq = bigquery.Client(
+            project=settings.project,
+            credentials=creds,
+            location=settings.location,
+            client_options=ClientOptions(api_endpoint=settings.emulator),
+        )
         # storage.Client honours STORAGE_EMULATOR_HOST itself.
         gcs = storage.Client(project=settings.project, credentials=creds)
         return settings, bq, gcs
     from airflow.providers.google.common.hooks.base_google import GoogleBaseHook
 
     creds, _ = GoogleBaseHook(gcp_conn_id=conn_id).get_credentials_and_project_id()
-    return (settings, bigquery.Client(project=settings.project, credentials=creds,
-                                      location=settings.location),
-            storage.Client(project=settings.project, credentials=creds))
+    return (
+        settings,
+        bigquery.Client(project=settings.project, credentials=creds, location=settings.location),
+        storage.Client(project=settings.project, credentials=creds),
+    )
 
 
 def _schema(table: LakeTable):
     from google.cloud import bigquery
 
-    return [bigquery.SchemaField(c, BQ_TYPES[t], mode="REQUIRED" if c in table.key else
-                                 "NULLABLE") for c, t in table.columns]
+    return [
+        bigquery.SchemaField(c, BQ_TYPES[t], mode="REQUIRED" if c in table.key else "NULLABLE")
+        for c, t in table.columns
+    ]
 
 
 def _job_failed(job, what: str) -> WarehouseLoadError:
@@ -124,13 +143,23 @@ class BigQueryWarehouse:
         bq.create_dataset(dataset, exists_ok=True)
         cols = ", ".join(f"`{c}` {BQ_TYPES[t]}" for c, t in table.columns)
         ref = f"`{settings.project}.{STAGING_DATASET}.{table.name}`"
-        bq.query(f"create table if not exists {ref} ({cols}, _lake_day DATE, "
-                 f"_loaded_at TIMESTAMP) partition by _lake_day "
-                 f"cluster by {', '.join(table.key)}").result()
+        bq.query(
+            f"create table if not exists {ref} ({cols}, _lake_day DATE, "
+            f"_loaded_at TIMESTAMP) partition by _lake_day "
+            f"cluster by {', '.join(table.key)}"
+        ).result()
         return ref
 
-    def _stage_to_gcs(self, s3, bucket: str, lake_prefix: str, gcs, settings: GcpSettings,
-                      table: LakeTable, day: date) -> list[str]:
+    def _stage_to_gcs(
+        self,
+        s3,
+        bucket: str,
+        lake_prefix: str,
+        gcs,
+        settings: GcpSettings,
+        table: LakeTable,
+        day: date,
+    ) -> list[str]:
         """Copy the day's Parquet objects S3 -> GCS, streaming; check each schema first."""
         import io
 
@@ -138,33 +167,44 @@ class BigQueryWarehouse:
 
         key = object_key(lake_prefix, table.name, day)
         day_prefix = key.rsplit("/", 1)[0] + "/"
-        keys = sorted(o["Key"] for page in s3.get_paginator("list_objects_v2").paginate(
-            Bucket=bucket, Prefix=day_prefix) for o in page.get("Contents", [])
-            if o["Key"].endswith(".parquet"))
+        keys = sorted(
+            o["Key"]
+            for page in s3.get_paginator("list_objects_v2").paginate(
+                Bucket=bucket, Prefix=day_prefix
+            )
+            for o in page.get("Contents", [])
+            if o["Key"].endswith(".parquet")
+        )
         if not keys:
-            raise FileNotFoundError(f"s3://{bucket}/{day_prefix}: no Parquet files for {day}; "
-                                    "run the lake export for this day first")
+            raise FileNotFoundError(
+                f"s3://{bucket}/{day_prefix}: no Parquet files for {day}; "
+                "run the lake export for this day first"
+            )
         expected = table.arrow_schema()
         target = gcs.bucket(settings.bucket)
         uris = []
         for k in keys:
             # The footer holds the schema: a ranged GET of the tail, not the whole object.
             size = s3.head_object(Bucket=bucket, Key=k)["ContentLength"]
-            tail = s3.get_object(Bucket=bucket, Key=k,
-                                 Range=f"bytes={max(0, size - 65536)}-")["Body"].read()
-            schema = _footer_schema(tail, size) if size > len(tail) else \
-                pq.ParquetFile(io.BytesIO(tail)).schema_arrow
+            tail = s3.get_object(Bucket=bucket, Key=k, Range=f"bytes={max(0, size - 65536)}-")[
+                "Body"
+            ].read()
+            schema = (
+                _footer_schema(tail, size)
+                if size > len(tail)
+                else pq.ParquetFile(io.BytesIO(tail)).schema_arrow
+            )
             if not schema.equals(expected):
                 raise SchemaDriftError(
                     f"s3://{bucket}/{k}: schema {schema} differs from the registered schema "
                     f"{expected}; add the column to the registry (include/sources/<name>/lake.py) "
-                    "deliberately")
+                    "deliberately"
+                )
             blob = target.blob(gcs_key(settings.prefix, table.name, day, k.rsplit("/", 1)[1]))
             body = s3.get_object(Bucket=bucket, Key=k)["Body"]
             # Resumable upload streamed from the S3 body (no size: the emulator rejects
             # multipart uploads, and nothing is buffered whole).
-            blob.upload_from_file(body, content_type="application/octet-stream",
-                                  rewind=False)
+            blob.upload_from_file(body, content_type="application/octet-stream", rewind=False)
             uris.append(f"gs://{settings.bucket}/{blob.name}")
         return uris
 
@@ -179,14 +219,19 @@ class BigQueryWarehouse:
             uris = self._stage_to_gcs(s3, bucket, lake_prefix, gcs, settings, table, day)
             run_table = f"{settings.project}.{STAGING_DATASET}._load_{table.name}_{day:%Y%m%d}"
             job = bq.load_table_from_uri(
-                uris, run_table, job_id_prefix=f"{JOB_PREFIX}{table.name}_{day:%Y%m%d}_",
+                uris,
+                run_table,
+                job_id_prefix=f"{JOB_PREFIX}{table.name}_{day:%Y%m%d}_",
                 job_config=bigquery.LoadJobConfig(
-                    source_format=bigquery.SourceFormat.PARQUET, schema=_schema(table),
-                    write_disposition=bigquery.WriteDisposition.WRITE_TRUNCATE))
+                    source_format=bigquery.SourceFormat.PARQUET,
+                    schema=_schema(table),
+                    write_disposition=bigquery.WriteDisposition.WRITE_TRUNCATE,
+                ),
+            )
             self.load_jobs[table.name] = self.load_jobs.get(table.name, 0) + 1
             try:
                 job.result()
-            except Exception as exc:  # noqa: BLE001 - re-raised with the job's own errors
+            except Exception as exc:
                 raise _job_failed(job, f"load of {table.name} for {day}") from exc
             cols = ", ".join(f"`{c}`" for c, _ in table.columns)
             script = (
@@ -194,11 +239,12 @@ class BigQueryWarehouse:
                 f"DELETE FROM {ref} WHERE _lake_day = DATE '{day.isoformat()}';\n"
                 f"INSERT INTO {ref} ({cols}, _lake_day, _loaded_at) SELECT {cols}, "
                 f"DATE '{day.isoformat()}', CURRENT_TIMESTAMP() FROM `{run_table}`;\n"
-                "COMMIT TRANSACTION;")
+                "COMMIT TRANSACTION;"
+            )
             replace = bq.query(script)
             try:
                 replace.result()
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 raise _job_failed(replace, f"replace of {table.name} for {day}") from exc
             loaded[table.name] = bq.get_table(run_table).num_rows
             bq.delete_table(run_table, not_found_ok=True)
@@ -212,27 +258,35 @@ class BigQueryWarehouse:
 
     def staging_current_count(self, table: str) -> int:
         keys = ", ".join(lake_table(table).key)
-        return int(self._row(f"select count(*) from (select distinct {keys} from "
-                             f"{{t}}.{table})")[0])
+        return int(
+            self._row(f"select count(*) from (select distinct {keys} from {{t}}.{table})")[0]
+        )
 
     def staging_days(self, table: str) -> list[date]:
         settings, bq, _ = clients(self.conn_id)
-        sql = (f"select distinct _lake_day from `{settings.project}.{STAGING_DATASET}.{table}` "
-               f"order by 1")
+        sql = (
+            f"select distinct _lake_day from `{settings.project}.{STAGING_DATASET}.{table}` "
+            f"order by 1"
+        )
         return [r[0] for r in bq.query(sql).result()]
 
     def staging_day_stats(self, table: str, day: date, column: str | None = None):
         total = f"coalesce(sum({column}), 0)" if column else "null"
-        row = self._row(f"select count(*), {total} from {{t}}.{table} "
-                        f"where _lake_day = DATE '{day.isoformat()}'")
+        row = self._row(
+            f"select count(*), {total} from {{t}}.{table} "
+            f"where _lake_day = DATE '{day.isoformat()}'"
+        )
         return int(row[0]), None if row[1] is None else int(row[1])
 
     def staging_latest_sum(self, table: str, column: str) -> int:
         keys = ", ".join(lake_table(table).key)
-        return int(self._row(
-            f"select coalesce(sum({column}), 0) from (select {column}, row_number() over "
-            f"(partition by {keys} order by updated_at desc, _lake_day desc) as rn from "
-            f"{{t}}.{table}) where rn = 1")[0])
+        return int(
+            self._row(
+                f"select coalesce(sum({column}), 0) from (select {column}, row_number() over "
+                f"(partition by {keys} order by updated_at desc, _lake_day desc) as rn from "
+                f"{{t}}.{table}) where rn = 1"
+            )[0]
+        )
 
 
 def _footer_schema(tail: bytes, size: int):
@@ -248,5 +302,5 @@ def _footer_schema(tail: bytes, size: int):
     if footer_len + 8 > len(tail):
         raise SchemaDriftError(f"Parquet footer of {footer_len} bytes exceeds the 64 KiB read")
     # A minimal file: magic + footer + length + magic is enough for the metadata reader.
-    footer = tail[-(footer_len + 8):]
+    footer = tail[-(footer_len + 8) :]
     return pq.read_metadata(io.BytesIO(b"PAR1" + footer)).schema.to_arrow_schema()

@@ -14,10 +14,17 @@ from psycopg import sql
 
 from include.lake import TABLES, lake_location, lake_table, object_key
 from include.lake.table import LakeTable
-from include.warehouse import SchemaDriftError  # noqa: F401 - re-exported
+from include.warehouse import SchemaDriftError
 
-PG_TYPES = {"string": "text", "bool": "boolean", "int16": "smallint", "int64": "bigint",
-            "float64": "double precision", "date": "date", "timestamp": "timestamptz"}
+PG_TYPES = {
+    "string": "text",
+    "bool": "boolean",
+    "int16": "smallint",
+    "int64": "bigint",
+    "float64": "double precision",
+    "date": "date",
+    "timestamp": "timestamptz",
+}
 
 
 class PostgresWarehouse:
@@ -27,13 +34,20 @@ class PostgresWarehouse:
     def _ensure(self, conn, table: LakeTable) -> None:
         cols = sql.SQL(", ").join(
             sql.SQL("{} {}").format(sql.Identifier(c), sql.SQL(PG_TYPES[t]))
-            for c, t in table.columns)
+            for c, t in table.columns
+        )
         conn.execute("create schema if not exists staging")
-        conn.execute(sql.SQL("create table if not exists staging.{} ({}, _lake_day date not null, "
-                             "_loaded_at timestamptz not null default now())").format(
-            sql.Identifier(table.name), cols))
-        conn.execute(sql.SQL("create index if not exists {} on staging.{} (_lake_day)").format(
-            sql.Identifier(f"{table.name}_lake_day"), sql.Identifier(table.name)))
+        conn.execute(
+            sql.SQL(
+                "create table if not exists staging.{} ({}, _lake_day date not null, "
+                "_loaded_at timestamptz not null default now())"
+            ).format(sql.Identifier(table.name), cols)
+        )
+        conn.execute(
+            sql.SQL("create index if not exists {} on staging.{} (_lake_day)").format(
+                sql.Identifier(f"{table.name}_lake_day"), sql.Identifier(table.name)
+            )
+        )
 
     def load_day(self, day: date) -> dict[str, int]:
         import pyarrow.parquet as pq
@@ -51,15 +65,21 @@ class PostgresWarehouse:
                 if not parquet.schema_arrow.equals(expected):
                     raise SchemaDriftError(
                         f"s3://{bucket}/{key}: schema {parquet.schema_arrow} differs from the "
-                        f"registered schema {expected}; add the column deliberately")
+                        f"registered schema {expected}; add the column deliberately"
+                    )
                 cols = [c for c, _ in table.columns]
                 with conn.transaction():
                     self._ensure(conn, table)
-                    conn.execute(sql.SQL("delete from staging.{} where _lake_day = %s").format(
-                        sql.Identifier(table.name)), (day,))
+                    conn.execute(
+                        sql.SQL("delete from staging.{} where _lake_day = %s").format(
+                            sql.Identifier(table.name)
+                        ),
+                        (day,),
+                    )
                     copy_sql = sql.SQL("copy staging.{} ({}) from stdin").format(
                         sql.Identifier(table.name),
-                        sql.SQL(", ").join(map(sql.Identifier, cols + ["_lake_day"])))
+                        sql.SQL(", ").join(map(sql.Identifier, cols + ["_lake_day"])),
+                    )
                     n = 0
                     with conn.cursor().copy(copy_sql) as copy:
                         for batch in parquet.iter_batches(batch_size=50_000):
@@ -74,18 +94,24 @@ class PostgresWarehouse:
 
         spec = lake_table(table)
         with pg_connect(self.conn_id) as conn:
-            return conn.execute(sql.SQL("select count(*) from (select distinct {} from "
-                                        "staging.{}) k").format(
-                sql.SQL(", ").join(map(sql.Identifier, spec.key)),
-                sql.Identifier(table))).fetchone()[0]
+            return conn.execute(
+                sql.SQL("select count(*) from (select distinct {} from staging.{}) k").format(
+                    sql.SQL(", ").join(map(sql.Identifier, spec.key)), sql.Identifier(table)
+                )
+            ).fetchone()[0]
 
     def staging_days(self, table: str) -> list[date]:
         from include.connections import pg_connect
 
         with pg_connect(self.conn_id) as conn:
-            return [r[0] for r in conn.execute(sql.SQL(
-                "select distinct _lake_day from staging.{} order by 1").format(
-                sql.Identifier(table)))]
+            return [
+                r[0]
+                for r in conn.execute(
+                    sql.SQL("select distinct _lake_day from staging.{} order by 1").format(
+                        sql.Identifier(table)
+                    )
+                )
+            ]
 
     def staging_latest_sum(self, table: str, column: str) -> int:
         """Sum of `column` over the latest version of each key in staging."""
@@ -94,19 +120,28 @@ class PostgresWarehouse:
         spec = lake_table(table)
         keys = sql.SQL(", ").join(map(sql.Identifier, spec.key))
         with pg_connect(self.conn_id) as conn:
-            return conn.execute(sql.SQL(
-                "select coalesce(sum({c}), 0) from (select distinct on ({k}) {c} from staging.{t} "
-                "order by {k}, updated_at desc, _lake_day desc) latest").format(
-                c=sql.Identifier(column), k=keys, t=sql.Identifier(table))).fetchone()[0]
+            return conn.execute(
+                sql.SQL(
+                    "select coalesce(sum({c}), 0) from (select distinct on ({k}) {c} "
+                    "from staging.{t} order by {k}, updated_at desc, _lake_day desc) latest"
+                ).format(c=sql.Identifier(column), k=keys, t=sql.Identifier(table))
+            ).fetchone()[0]
 
-    def staging_day_stats(self, table: str, day: date, column: str | None = None
-                          ) -> tuple[int, int | None]:
+    def staging_day_stats(
+        self, table: str, day: date, column: str | None = None
+    ) -> tuple[int, int | None]:
         from include.connections import pg_connect
 
-        total = sql.SQL("coalesce(sum({}), 0)").format(sql.Identifier(column)) if column \
+        total = (
+            sql.SQL("coalesce(sum({}), 0)").format(sql.Identifier(column))
+            if column
             else sql.SQL("null")
+        )
         with pg_connect(self.conn_id) as conn:
-            rows, value = conn.execute(sql.SQL(
-                "select count(*), {} from staging.{} where _lake_day = %s").format(
-                total, sql.Identifier(table)), (day,)).fetchone()
+            rows, value = conn.execute(
+                sql.SQL("select count(*), {} from staging.{} where _lake_day = %s").format(
+                    total, sql.Identifier(table)
+                ),
+                (day,),
+            ).fetchone()
         return rows, value

@@ -27,62 +27,133 @@ def reconcile_warehouse(ctx: RunContext, source_conn_id: str = "source_db") -> l
     results = []
     with pg_connect(source_conn_id, autocommit=True) as conn:
         for table in TABLES:
-            source_table = sql.SQL("{}.{}").format(sql.Identifier(table.schema),
-                                                   sql.Identifier(table.name))
+            source_table = sql.SQL("{}.{}").format(
+                sql.Identifier(table.schema), sql.Identifier(table.name)
+            )
             # A day table is compared over the days the warehouse holds: a raw day loaded
             # but not yet through the warehouse is not "lost".
             if table.day_column:
-                source = conn.execute(sql.SQL("select count(*) from {} where {} = any(%s)")
-                                      .format(source_table, sql.Identifier(table.day_column)),
-                                      (warehouse.staging_days(table.name),)).fetchone()[0]
+                source = conn.execute(
+                    sql.SQL("select count(*) from {} where {} = any(%s)").format(
+                        source_table, sql.Identifier(table.day_column)
+                    ),
+                    (warehouse.staging_days(table.name),),
+                ).fetchone()[0]
             else:
-                source = conn.execute(sql.SQL("select count(*) from {}").format(
-                    source_table)).fetchone()[0]
+                source = conn.execute(
+                    sql.SQL("select count(*) from {}").format(source_table)
+                ).fetchone()[0]
             target = warehouse.staging_current_count(table.name)
-            results.append(check(f"reconcile_row_count_{table.name}", "consistency",
-                                 f"staging.{table.name}", source == target, target, source))
+            results.append(
+                check(
+                    f"reconcile_row_count_{table.name}",
+                    "consistency",
+                    f"staging.{table.name}",
+                    source == target,
+                    target,
+                    source,
+                )
+            )
         for table in TABLES:
             if not table.checksum_column:
                 continue
             column = table.checksum_column
-            source_sum = conn.execute(sql.SQL("select coalesce(sum({}), 0) from {}.{}").format(
-                sql.Identifier(column), sql.Identifier(table.schema),
-                sql.Identifier(table.name))).fetchone()[0]
+            source_sum = conn.execute(
+                sql.SQL("select coalesce(sum({}), 0) from {}.{}").format(
+                    sql.Identifier(column), sql.Identifier(table.schema), sql.Identifier(table.name)
+                )
+            ).fetchone()[0]
             target_sum = warehouse.staging_latest_sum(table.name, column)
-            results.append(check(f"reconcile_{column}_sum", "accuracy", f"staging.{table.name}",
-                                 source_sum == target_sum, target_sum, source_sum))
+            results.append(
+                check(
+                    f"reconcile_{column}_sum",
+                    "accuracy",
+                    f"staging.{table.name}",
+                    source_sum == target_sum,
+                    target_sum,
+                    source_sum,
+                )
+            )
         day = ctx.logical_date
-        exports = {r[0]: r[1:] for r in conn.execute(
-            "select table_name, row_count, watermark_from, watermark_to from lake.exports "
-            "where day = %s", (day,))}
+        exports = {
+            r[0]: r[1:]
+            for r in conn.execute(
+                "select table_name, row_count, watermark_from, watermark_to from lake.exports "
+                "where day = %s",
+                (day,),
+            )
+        }
         for table in TABLES:
             if table.name not in exports:
-                results.append(check(f"reconcile_day_rows_{table.name}", "completeness",
-                                     f"staging.{table.name}", False, None,
-                                     "a lake export for the day", day=str(day)))
+                results.append(
+                    check(
+                        f"reconcile_day_rows_{table.name}",
+                        "completeness",
+                        f"staging.{table.name}",
+                        False,
+                        None,
+                        "a lake export for the day",
+                        day=str(day),
+                    )
+                )
                 continue
             exported, low, high = exports[table.name]
             column = table.checksum_column
             rows, total = warehouse.staging_day_stats(table.name, day, column)
-            results.append(check(f"reconcile_day_rows_{table.name}", "consistency",
-                                 f"staging.{table.name}", rows == exported, rows, exported,
-                                 day=str(day)))
+            results.append(
+                check(
+                    f"reconcile_day_rows_{table.name}",
+                    "consistency",
+                    f"staging.{table.name}",
+                    rows == exported,
+                    rows,
+                    exported,
+                    day=str(day),
+                )
+            )
             if table.day_column:  # the raw day itself, now (a reload after the export shows)
-                raw_rows = conn.execute(sql.SQL("select count(*) from {}.{} where {} = %s").format(
-                    sql.Identifier(table.schema), sql.Identifier(table.name),
-                    sql.Identifier(table.day_column)), (day,)).fetchone()[0]
-                results.append(check(f"reconcile_raw_day_rows_{table.name}", "consistency",
-                                     f"staging.{table.name}", rows == raw_rows, rows, raw_rows,
-                                     day=str(day)))
+                raw_rows = conn.execute(
+                    sql.SQL("select count(*) from {}.{} where {} = %s").format(
+                        sql.Identifier(table.schema),
+                        sql.Identifier(table.name),
+                        sql.Identifier(table.day_column),
+                    ),
+                    (day,),
+                ).fetchone()[0]
+                results.append(
+                    check(
+                        f"reconcile_raw_day_rows_{table.name}",
+                        "consistency",
+                        f"staging.{table.name}",
+                        rows == raw_rows,
+                        rows,
+                        raw_rows,
+                        day=str(day),
+                    )
+                )
             if column:
-                expected = conn.execute(sql.SQL(
-                    "select coalesce(sum({c}), 0) from {s}.{t} "
-                    "where (%(low)s::timestamptz is null or updated_at > %(low)s) "
-                    "and (%(high)s::timestamptz is null or updated_at <= %(high)s)").format(
-                    c=sql.Identifier(column), s=sql.Identifier(table.schema),
-                    t=sql.Identifier(table.name)), {"low": low, "high": high}).fetchone()[0]
-                results.append(check(f"reconcile_day_{column}_sum", "accuracy",
-                                     f"staging.{table.name}", total == expected, total,
-                                     expected, day=str(day)))
+                expected = conn.execute(
+                    sql.SQL(
+                        "select coalesce(sum({c}), 0) from {s}.{t} "
+                        "where (%(low)s::timestamptz is null or updated_at > %(low)s) "
+                        "and (%(high)s::timestamptz is null or updated_at <= %(high)s)"
+                    ).format(
+                        c=sql.Identifier(column),
+                        s=sql.Identifier(table.schema),
+                        t=sql.Identifier(table.name),
+                    ),
+                    {"low": low, "high": high},
+                ).fetchone()[0]
+                results.append(
+                    check(
+                        f"reconcile_day_{column}_sum",
+                        "accuracy",
+                        f"staging.{table.name}",
+                        total == expected,
+                        total,
+                        expected,
+                        day=str(day),
+                    )
+                )
         record_checks(conn, ctx, results)
     return results

@@ -1,6 +1,6 @@
-"""Local stand-in for the Amplitude Export API, served by source_server.py at ``/api/2/export``.
+"""Local stand-in for the Amplitude Export API, served by server.py at ``/api/2/export``.
 
-Wire format (see ../shared/DESIGN.md, "Source wire formats" -> "Amplitude Export API"):
+Wire format (include/sources/amplitude/README.md):
 
 * ``GET /api/2/export?start=YYYYMMDDTHH&end=YYYYMMDDTHH`` (both hours inclusive, UTC, on
   ``server_upload_time``) with basic auth (login = API key, password = secret key); bad
@@ -21,8 +21,8 @@ hours succeed), ``"504"`` (every call), ``"504_once"`` (the first call only),
 event without ``event_time``) and ``"truncated_member"`` (the first member of the first
 hour is a truncated gzip stream), ``"resend_previous_hour"`` (the export also carries the
 members of the hour before ``start``, as a re-delivery: events of the previous day appear
-again). Hour 04 UTC of every day has no events (an hour alone is a 404). Every export call counts as ``amplitude`` in
-``GET /_control``'s requests.
+again). Hour 04 UTC of every day has no events (an hour alone is a 404). Every export call
+counts as ``amplitude`` in ``GET /_control``'s requests.
 """
 
 from __future__ import annotations
@@ -34,22 +34,32 @@ import io
 import json
 import uuid
 import zipfile
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs
 
 PROJECT_ID = "187520"
-FAULTS = ("404", "400", "504", "504_once", "bad_line", "truncated_member",
-          "resend_previous_hour")
+FAULTS = ("404", "400", "504", "504_once", "bad_line", "truncated_member", "resend_previous_hour")
 EMPTY_HOUR = 4  # no event is uploaded during 04:00-04:59 UTC on any day
 MAX_HOURS = 24 * 31
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
 
-EVENT_TYPES = ["session_start", "Viewed Business", "Search", "Añadir al carrito",
-               "Checkout Completed", "Écrire un avis"]
+EVENT_TYPES = [
+    "session_start",
+    "Viewed Business",
+    "Search",
+    "Añadir al carrito",
+    "Checkout Completed",
+    "Écrire un avis",
+]
 PLATFORMS = [("iOS", "ios"), ("Android", "android"), ("Web", "Chrome"), ("Web", "Safari")]
-PLACES = [("United States", "Las Cruces"), ("Puerto Rico", "Mayagüez"),
-          ("Brazil", "São Paulo"), ("Germany", "Köln"), ("Japan", "東京"),
-          ("United States", "San José")]
+PLACES = [
+    ("United States", "Las Cruces"),
+    ("Puerto Rico", "Mayagüez"),
+    ("Brazil", "São Paulo"),
+    ("Germany", "Köln"),
+    ("Japan", "東京"),
+    ("United States", "San José"),
+]
 ITEMS = ["Crème brûlée", "Phở bò", "Jalapeño poppers", "Smörgås", "Bagel"]
 
 
@@ -65,7 +75,7 @@ def parse_hour(text: str) -> datetime:
     """'YYYYMMDDTHH' -> tz-aware UTC datetime; ValueError otherwise."""
     if len(text) != 11 or text[8] != "T":
         raise ValueError(f"bad hour {text!r}, expected YYYYMMDDTHH")
-    return datetime.strptime(text, "%Y%m%dT%H").replace(tzinfo=timezone.utc)
+    return datetime.strptime(text, "%Y%m%dT%H").replace(tzinfo=UTC)
 
 
 def hour_events(hour: datetime) -> list[dict]:
@@ -75,7 +85,7 @@ def hour_events(hour: datetime) -> list[dict]:
     if hour.hour == EMPTY_HOUR:
         return out
     for i in range(8 + _h(key, "n") % 8):
-        h = lambda *p: _h(key, i, *p)  # noqa: E731
+        h = lambda *p, i=i: _h(key, i, *p)  # noqa: E731
         upload = hour + timedelta(seconds=h("up") % 3600, microseconds=h("us") % 1_000_000)
         event_time = upload - timedelta(seconds=h("lag") % 900, microseconds=h("lu") % 1000)
         client_time = event_time - timedelta(milliseconds=h("skew") % 5000)
@@ -96,16 +106,23 @@ def hour_events(hour: datetime) -> list[dict]:
             "server_upload_time": upload.strftime(TIME_FORMAT),
             "event_type": EVENT_TYPES[h("type") % len(EVENT_TYPES)],
             "event_properties": {
-                "item": {"name": item, "price": round((h("price") % 5000) / 100, 2),
-                         "tags": ["ñ", "🍜"] if h("tags") % 2 else []},
+                "item": {
+                    "name": item,
+                    "price": round((h("price") % 5000) / 100, 2),
+                    "tags": ["ñ", "🍜"] if h("tags") % 2 else [],
+                },
                 "query": f"{item} near {city}",
                 "position": h("pos") % 10,
                 "promoted": bool(h("promo") % 2),
             },
-            "user_properties": {"plan": ["free", "pro"][user % 2], "locale": "es-MX",
-                                "display_name": f"Zoë {user}"},
-            "group_properties": ({"company": {"Café Ñandú": {"tier": "gold"}}}
-                                 if user % 3 == 0 else {}),
+            "user_properties": {
+                "plan": ["free", "pro"][user % 2],
+                "locale": "es-MX",
+                "display_name": f"Zoë {user}",
+            },
+            "group_properties": (
+                {"company": {"Café Ñandú": {"tier": "gold"}}} if user % 3 == 0 else {}
+            ),
             "groups": {"company": ["Café Ñandú"]} if user % 3 == 0 else {},
             "data": {"path": "/2/httpapi", "user_properties_updated": bool(h("upd") % 2)},
             "platform": platform,
@@ -124,8 +141,9 @@ def _line(event: dict) -> bytes:
     return json.dumps(event, ensure_ascii=False).encode() + b"\n"
 
 
-def hour_members(hour: datetime, fault: str | None = None,
-                 first: bool = False) -> list[tuple[str, bytes]]:
+def hour_members(
+    hour: datetime, fault: str | None = None, first: bool = False
+) -> list[tuple[str, bytes]]:
     """(member name, gzipped NDJSON) of one hour; `first` marks the first hour of an export
     (where bad_line/truncated_member faults go)."""
     events = hour_events(hour)
@@ -162,8 +180,9 @@ def export_zip(start: datetime, end: datetime, fault: str | None = None) -> byte
         while hour <= end:
             for name, data in hour_members(hour, fault, first=hour == start):
                 empty = False
-                info = zipfile.ZipInfo(name, date_time=(hour.year, hour.month, hour.day,
-                                                         hour.hour, 0, 0))
+                info = zipfile.ZipInfo(
+                    name, date_time=(hour.year, hour.month, hour.day, hour.hour, 0, 0)
+                )
                 zf.writestr(info, data)
             hour += timedelta(hours=1)
     return b"" if empty else buf.getvalue()
@@ -179,8 +198,9 @@ class AmplitudeService:
     def __init__(self, api_key: str, secret_key: str):
         self.expected = "Basic " + base64.b64encode(f"{api_key}:{secret_key}".encode()).decode()
 
-    def respond(self, state, query: str, authorization: str | None
-                ) -> tuple[int, bytes, dict[str, str], str]:
+    def respond(
+        self, state, query: str, authorization: str | None
+    ) -> tuple[int, bytes, dict[str, str], str]:
         """(status, body, headers, content type) of one export call."""
         with state.lock:
             state.requests["amplitude"] = calls = state.requests.get("amplitude", 0) + 1
@@ -204,5 +224,9 @@ class AmplitudeService:
         body = export_zip(start, end, fault)
         if not body:
             return 404, b"Raw data files were not found.", {}, text
-        return 200, body, {"Content-Disposition": "attachment; filename=export.zip"}, \
-            "application/zip"
+        return (
+            200,
+            body,
+            {"Content-Disposition": "attachment; filename=export.zip"},
+            "application/zip",
+        )

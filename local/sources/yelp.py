@@ -1,6 +1,6 @@
-"""Local stand-in for the Yelp Fusion API, served by source_server.py under ``/v3/``.
+"""Local stand-in for the Yelp Fusion API, served by server.py under ``/v3/``.
 
-It speaks Yelp's wire format (see ../shared/DESIGN.md, "Source wire formats"):
+It speaks Yelp's wire format (each source's include/sources/<name>/README.md):
 
 * Auth ``Authorization: Bearer KEY``; a wrong or missing key gets 401 ``TOKEN_INVALID``.
 * ``GET /v3/businesses/search?location=<County Name>, <ST>&limit=..&offset=..`` (optional
@@ -41,7 +41,7 @@ import hashlib
 import json
 import re
 import unicodedata
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, quote
 
 DEFAULT_CAP = 240
@@ -71,30 +71,62 @@ NAME_TEMPLATES = [
     ("{base} Noodle House", ("noodles", "Noodles")),
 ]
 EXTRA_CATEGORIES = [
-    ("breakfast_brunch", "Breakfast & Brunch"), ("bars", "Bars"), ("sandwiches", "Sandwiches"),
-    ("vegan", "Vegan"), ("desserts", "Desserts"), ("newamerican", "American (New)"),
-    ("burgers", "Burgers"), ("salad", "Salad"),
+    ("breakfast_brunch", "Breakfast & Brunch"),
+    ("bars", "Bars"),
+    ("sandwiches", "Sandwiches"),
+    ("vegan", "Vegan"),
+    ("desserts", "Desserts"),
+    ("newamerican", "American (New)"),
+    ("burgers", "Burgers"),
+    ("salad", "Salad"),
 ]
 TRANSACTIONS = ("delivery", "pickup", "restaurant_reservation")
 RATINGS = (1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 3.5, 4.0, 4.0, 4.0, 4.5, 4.5, 5.0)
-STREETS = ["Main St", "Oak Ave", "Mesa Rd", "Calle Río", "2nd St", "Elm St", "Market St",
-           "Broadway", "Park Blvd", "Mill Rd"]
+STREETS = [
+    "Main St",
+    "Oak Ave",
+    "Mesa Rd",
+    "Calle Río",
+    "2nd St",
+    "Elm St",
+    "Market St",
+    "Broadway",
+    "Park Blvd",
+    "Mill Rd",
+]
 CITY_SUFFIXES = ["", "ville", " Springs", " City"]
 SPECIAL_CITIES = {"Doña Ana County": "Las Cruces"}
-FIRST_NAMES = ["Maria", "José", "Zoë", "Renée", "Björn", "Siobhán", "Thảo", "John", "Aisha",
-               "Wei", "Priya", "Liam", "Noémie", "Carlos", "Emily", "Kenji", "Fatima", "Ana",
-               "David", "Chloé"]
+FIRST_NAMES = [
+    "Maria",
+    "José",
+    "Zoë",
+    "Renée",
+    "Björn",
+    "Siobhán",
+    "Thảo",
+    "John",
+    "Aisha",
+    "Wei",
+    "Priya",
+    "Liam",
+    "Noémie",
+    "Carlos",
+    "Emily",
+    "Kenji",
+    "Fatima",
+    "Ana",
+    "David",
+    "Chloé",
+]
 USER_POOL = 240  # ~4 reviews per user at the default scale: users review several businesses
 REVIEW_TEXTS = [
-    "Best phở in town, the broth is incredible and the service quick. Parking is a pain "
-    "though...",
+    "Best phở in town, the broth is incredible and the service quick. Parking is a pain though...",
     "Came here for brunch with friends. The crème brûlée French toast was perfect and the "
     "coffee strong...",
     "Meh. Waited 40 minutes for a table and the food was lukewarm.\nWon't be back...",
-    "Friendly staff, fair prices, big portions. The jalapeño poppers are a must! Will "
-    "come back...",
+    "Friendly staff, fair prices, big portions. The jalapeño poppers are a must! Will come back...",
     "Solid spot. Nothing fancy, but everything we ordered was fresh and tasty...",
-    "Hidden gem! Try the special of the day, ask for \"extra crispy\"...",
+    'Hidden gem! Try the special of the day, ask for "extra crispy"...',
 ]
 
 
@@ -118,8 +150,7 @@ def _slug(text: str) -> str:
 
 
 def _base_name(county_name: str) -> str:
-    words = [w for w in county_name.split() if w not in ("County", "Municipio")
-             and not w.isdigit()]
+    words = [w for w in county_name.split() if w not in ("County", "Municipio") and not w.isdigit()]
     return " ".join(words)
 
 
@@ -136,23 +167,26 @@ def changed_in_v2(business_id: str) -> bool:
 
 
 def next_utc_midnight(now: datetime | None = None) -> str:
-    now = now or datetime.now(timezone.utc)
-    return (datetime(now.year, now.month, now.day, tzinfo=timezone.utc)
-            + timedelta(days=1)).isoformat()
+    now = now or datetime.now(UTC)
+    return (datetime(now.year, now.month, now.day, tzinfo=UTC) + timedelta(days=1)).isoformat()
 
 
 class YelpWorld:
     """The deterministic business directory. Immutable once built."""
 
-    def __init__(self, counties: list[tuple[str, str, str]], state_codes: dict[str, str],
-                 per_county: int = DEFAULT_PER_COUNTY,
-                 big_county_size: int = DEFAULT_BIG_COUNTY_SIZE):
+    def __init__(
+        self,
+        counties: list[tuple[str, str, str]],
+        state_codes: dict[str, str],
+        per_county: int = DEFAULT_PER_COUNTY,
+        big_county_size: int = DEFAULT_BIG_COUNTY_SIZE,
+    ):
         self.county_names: dict[tuple[str, str], str] = {}
         self.locations: dict[str, tuple[str, str]] = {}
         self.by_id: dict[str, tuple[str, str, int]] = {}  # id -> (state, county, index)
         self.search_ids: dict[tuple[str, str], list[str]] = {}
-        self.moved: dict[str, str] = {}      # old id -> new id
-        self.moved_to: dict[str, str] = {}   # new id -> old id
+        self.moved: dict[str, str] = {}  # old id -> new id
+        self.moved_to: dict[str, str] = {}  # new id -> old id
         by_state: dict[str, list[tuple[str, str]]] = {}
         for sfips, cfips, cname in counties:
             self.county_names[(sfips, cfips)] = cname
@@ -204,7 +238,8 @@ class YelpWorld:
             template, primary = NAME_TEMPLATES[h("name") % len(NAME_TEMPLATES)]
         name = template.format(base=base)
         city = SPECIAL_CITIES.get(cname) or (
-            base + CITY_SUFFIXES[_h(sfips, cfips, idx % 2, "city") % len(CITY_SUFFIXES)])
+            base + CITY_SUFFIXES[_h(sfips, cfips, idx % 2, "city") % len(CITY_SUFFIXES)]
+        )
         categories = [primary]
         for k in range(h("ncat") % 3):
             extra = EXTRA_CATEGORIES[h("cat", k) % len(EXTRA_CATEGORIES)]
@@ -215,10 +250,7 @@ class YelpWorld:
         price = None if price_level < 2 else "$" * (1 + price_level % 4)
         if version >= 2 and changed_in_v2(business_id):
             rating = rating + 0.5 if rating < 5.0 else 4.5
-            if price is None:
-                price = "$$"
-            else:
-                price = "$" * (len(price) + 1) if len(price) < 4 else "$$$"
+            price = "$$" if price is None else "$" * (len(price) + 1) if len(price) < 4 else "$$$"
         review_count = 0 if h("norev") % 20 == 0 else 1 + h("reviews") % 400
         tx_bits = h("tx") % 8
         transactions = [t for bit, t in enumerate(TRANSACTIONS) if tx_bits >> bit & 1]
@@ -232,14 +264,16 @@ class YelpWorld:
         phone = "" if h("nophone") % 7 == 0 else f"+1{number}"
         # Unique like Yelp's: the county FIPS and index tell same-named businesses apart.
         alias = f"{_slug(name)}-{_slug(city)}-{sfips}{cfips}-{idx + 1}"
-        tracking = "adjust_creative=local-client-id&utm_campaign=yelp_api_v3&utm_medium=" \
-                   "api_v3_business_search&utm_source=local-client-id"
+        tracking = (
+            "adjust_creative=local-client-id&utm_campaign=yelp_api_v3&utm_medium="
+            "api_v3_business_search&utm_source=local-client-id"
+        )
         body = {
             "id": business_id,
             "alias": alias,
             "name": name,
             "image_url": f"https://s3-media1.fl.yelpcdn.com/bphoto/{yelp_id('img', business_id)}"
-                         "/o.jpg",
+            "/o.jpg",
             "is_closed": h("closed") % 20 == 0,
             "url": f"https://www.yelp.com/biz/{quote(alias)}?{tracking}",
             "review_count": review_count,
@@ -258,12 +292,12 @@ class YelpWorld:
                 "zip_code": zip_code,
                 "country": "US",
                 "state": st,
-                "display_address": [address1] + ([address2] if address2 else [])
+                "display_address": [address1]
+                + ([address2] if address2 else [])
                 + [f"{city}, {st} {zip_code}"],
             },
             "phone": phone,
-            "display_phone": "" if not phone else
-            f"({number[:3]}) {number[3:6]}-{number[6:]}",
+            "display_phone": "" if not phone else f"({number[:3]}) {number[3:6]}-{number[6:]}",
             "distance": round(100 + h("dist") % 20000 + (h("distf") % 1000) / 1000, 3),
         }
         if price is not None:  # Yelp leaves the key out when it has no price level
@@ -283,20 +317,23 @@ class YelpWorld:
                 user = (user + 1) % USER_POOL
             used_users.add(user)
             review_id = yelp_id("review", old_id, k)
-            stars = int(round(business["rating"])) + (_h(old_id, k, "stars") % 3) - 1
+            stars = round(business["rating"]) + (_h(old_id, k, "stars") % 3) - 1
             created = datetime(2015, 1, 1) + timedelta(
-                seconds=_h(old_id, k, "time") % (5 * 365 * 86400))
-            out.append({
-                "id": review_id,
-                "url": f"https://www.yelp.com/biz/{quote(business['alias'])}?adjust_creative="
-                       f"local-client-id&hrid={review_id}&utm_campaign=yelp_api_v3"
-                       "&utm_medium=api_v3_business_reviews&utm_source=local-client-id",
-                "text": REVIEW_TEXTS[_h(old_id, k, "text") % len(REVIEW_TEXTS)],
-                "rating": max(1, min(5, stars)),
-                # Yelp documents review times as local Pacific time, without an offset.
-                "time_created": created.strftime("%Y-%m-%d %H:%M:%S"),
-                "user": user_object(user),
-            })
+                seconds=_h(old_id, k, "time") % (5 * 365 * 86400)
+            )
+            out.append(
+                {
+                    "id": review_id,
+                    "url": f"https://www.yelp.com/biz/{quote(business['alias'])}?adjust_creative="
+                    f"local-client-id&hrid={review_id}&utm_campaign=yelp_api_v3"
+                    "&utm_medium=api_v3_business_reviews&utm_source=local-client-id",
+                    "text": REVIEW_TEXTS[_h(old_id, k, "text") % len(REVIEW_TEXTS)],
+                    "rating": max(1, min(5, stars)),
+                    # Yelp documents review times as local Pacific time, without an offset.
+                    "time_created": created.strftime("%Y-%m-%d %H:%M:%S"),
+                    "user": user_object(user),
+                }
+            )
         out.sort(key=lambda r: r["time_created"], reverse=True)
         return {"reviews": out, "total": count, "possible_languages": ["en"]}
 
@@ -308,8 +345,9 @@ def user_object(index: int) -> dict:
     return {
         "id": uid,
         "profile_url": f"https://www.yelp.com/user_details?userid={uid}",
-        "image_url": None if index % 5 == 0 else
-        f"https://s3-media2.fl.yelpcdn.com/photo/{yelp_id('avatar', index)}/o.jpg",
+        "image_url": None
+        if index % 5 == 0
+        else f"https://s3-media2.fl.yelpcdn.com/photo/{yelp_id('avatar', index)}/o.jpg",
         "name": f"{first} {initial}.",
     }
 
@@ -321,7 +359,7 @@ def error(code: str, description: str, **extra) -> dict:
 def validate_control(payload: dict) -> str | None:
     """The reason a `_control` body's Yelp keys are unusable, or None."""
     if payload.get("yelp", "500") != "500":
-        return f"yelp fault must be \"500\", got {payload['yelp']!r}"
+        return f'yelp fault must be "500", got {payload["yelp"]!r}'
     for key in CONTROL_KEYS:
         if key not in payload:
             continue
@@ -339,22 +377,32 @@ class YelpService:
     """Routes one /v3/ request. Call counting and faults live in the shared SourceState
     (its lock, `faults` and `requests`), so `POST /_control` resets them with the rest."""
 
-    def __init__(self, world: YelpWorld, api_key: str, cap: int = DEFAULT_CAP,
-                 daily_limit: int = DEFAULT_DAILY_LIMIT):
+    def __init__(
+        self,
+        world: YelpWorld,
+        api_key: str,
+        cap: int = DEFAULT_CAP,
+        daily_limit: int = DEFAULT_DAILY_LIMIT,
+    ):
         self.world = world
         self.api_key = api_key
         self.cap = cap
         self.daily_limit = daily_limit
-        self.day = datetime.now(timezone.utc).date()
+        self.day = datetime.now(UTC).date()
 
-    def respond(self, state, path: str, query: str, authorization: str | None
-                ) -> tuple[int, dict, dict[str, str]]:
+    def respond(
+        self, state, path: str, query: str, authorization: str | None
+    ) -> tuple[int, dict, dict[str, str]]:
         """(status, JSON body, extra headers) for GET `path`?`query`."""
-        route = ("search" if path.rstrip("/") == "/v3/businesses/search"
-                 else "reviews" if re.fullmatch(r"/v3/businesses/[^/]+/reviews/?", path)
-                 else "other")
+        route = (
+            "search"
+            if path.rstrip("/") == "/v3/businesses/search"
+            else "reviews"
+            if re.fullmatch(r"/v3/businesses/[^/]+/reviews/?", path)
+            else "other"
+        )
         with state.lock:
-            today = datetime.now(timezone.utc).date()
+            today = datetime.now(UTC).date()
             if today != self.day:  # the daily quota resets at midnight UTC, like Yelp's
                 self.day = today
                 state.requests["yelp_quota_used"] = 0
@@ -364,27 +412,48 @@ class YelpService:
             used = state.requests["yelp_quota_used"]
             faults = dict(state.faults)
         limit = faults.get("yelp_daily_quota", self.daily_limit)
-        headers = {"RateLimit-DailyLimit": str(limit),
-                   "RateLimit-Remaining": str(max(0, limit - used)),
-                   "RateLimit-ResetTime": next_utc_midnight()}
+        headers = {
+            "RateLimit-DailyLimit": str(limit),
+            "RateLimit-Remaining": str(max(0, limit - used)),
+            "RateLimit-ResetTime": next_utc_midnight(),
+        }
         if authorization != f"Bearer {self.api_key}":
-            return 401, error("TOKEN_INVALID", "Invalid access token or authorization header."), \
-                headers
+            return (
+                401,
+                error("TOKEN_INVALID", "Invalid access token or authorization header."),
+                headers,
+            )
         if used > limit:
-            return 429, error(
-                "ACCESS_LIMIT_REACHED",
-                "You've reached the access limit for this client. See instructions for "
-                "requesting a higher access limit at "
-                "https://docs.developer.yelp.com/docs/fusion-rate-limiting"), headers
+            return (
+                429,
+                error(
+                    "ACCESS_LIMIT_REACHED",
+                    "You've reached the access limit for this client. See instructions for "
+                    "requesting a higher access limit at "
+                    "https://docs.developer.yelp.com/docs/fusion-rate-limiting",
+                ),
+                headers,
+            )
         if faults.get("yelp") == "500":
-            return 500, error("INTERNAL_ERROR", "Something went wrong internally, please try "
-                              "your request again"), headers
+            return (
+                500,
+                error(
+                    "INTERNAL_ERROR",
+                    "Something went wrong internally, please try your request again",
+                ),
+                headers,
+            )
         every = faults.get("yelp_rps_429_every")
         if every and calls % every == 0:
-            return 429, error(
-                "TOO_MANY_REQUESTS_PER_SECOND",
-                "You have exceeded the queries-per-second limit for this endpoint. "
-                "Try reducing the rate at which you make queries."), headers
+            return (
+                429,
+                error(
+                    "TOO_MANY_REQUESTS_PER_SECOND",
+                    "You have exceeded the queries-per-second limit for this endpoint. "
+                    "Try reducing the rate at which you make queries.",
+                ),
+                headers,
+            )
         version = faults.get("yelp_version", 1)
         params = {k: v[0] for k, v in parse_qs(query, keep_blank_values=True).items()}
         if route == "search":
@@ -395,13 +464,21 @@ class YelpService:
             if business_id in self.world.moved:
                 new_id = self.world.moved[business_id]
                 headers["Location"] = f"/v3/businesses/{new_id}/reviews"
-                return 301, error(
-                    "BUSINESS_MIGRATED",
-                    f"The business has been migrated to {new_id}. Use the new business id.",
-                    new_business_id=new_id), headers
+                return (
+                    301,
+                    error(
+                        "BUSINESS_MIGRATED",
+                        f"The business has been migrated to {new_id}. Use the new business id.",
+                        new_business_id=new_id,
+                    ),
+                    headers,
+                )
             if business_id not in self.world.by_id and business_id not in self.world.moved_to:
-                return 404, error("BUSINESS_NOT_FOUND",
-                                  "The requested business could not be found."), headers
+                return (
+                    404,
+                    error("BUSINESS_NOT_FOUND", "The requested business could not be found."),
+                    headers,
+                )
             return 200, self.world.reviews(business_id), headers
         return 404, error("NOT_FOUND", "Resource could not be found."), headers
 
@@ -415,35 +492,50 @@ class YelpService:
             try:
                 ints[name] = int(raw)
             except ValueError:
-                return 400, error("VALIDATION_ERROR", f"'{raw}' is not a valid integer",
-                                  field=name, instance=raw)
+                return 400, error(
+                    "VALIDATION_ERROR", f"'{raw}' is not a valid integer", field=name, instance=raw
+                )
             if ints[name] < 0:
-                return 400, error("VALIDATION_ERROR", f"{raw} is less than the minimum of 0",
-                                  field=name, instance=ints[name])
+                return 400, error(
+                    "VALIDATION_ERROR",
+                    f"{raw} is less than the minimum of 0",
+                    field=name,
+                    instance=ints[name],
+                )
         limit, offset = ints["limit"], ints["offset"]
         if limit > MAX_LIMIT:
-            return 400, error("VALIDATION_ERROR",
-                              f"{limit} is greater than the maximum of {MAX_LIMIT}",
-                              field="limit", instance=limit)
+            return 400, error(
+                "VALIDATION_ERROR",
+                f"{limit} is greater than the maximum of {MAX_LIMIT}",
+                field="limit",
+                instance=limit,
+            )
         if offset + limit > self.cap:
-            return 400, error("VALIDATION_ERROR", "Too many results requested, limit+offset "
-                              f"must be <= {self.cap}.")
+            return 400, error(
+                "VALIDATION_ERROR",
+                f"Too many results requested, limit+offset must be <= {self.cap}.",
+            )
         location = params.get("location", "").strip()
         if not location:
-            return 400, error("VALIDATION_ERROR",
-                              "Please specify a location or a latitude and longitude")
+            return 400, error(
+                "VALIDATION_ERROR", "Please specify a location or a latitude and longitude"
+            )
         key = self.world.location_key(location)
         if key is None:
-            return 400, error("LOCATION_NOT_FOUND", "Could not execute search, try specifying "
-                              "a more exact location.")
+            return 400, error(
+                "LOCATION_NOT_FOUND",
+                "Could not execute search, try specifying a more exact location.",
+            )
         businesses = [self.world.business(b, version) for b in self.world.search_ids[key]]
         wanted = {c.strip() for c in params.get("categories", "").split(",") if c.strip()}
         if wanted:
-            businesses = [b for b in businesses
-                          if wanted & {c["alias"] for c in b["categories"]}]
+            businesses = [b for b in businesses if wanted & {c["alias"] for c in b["categories"]}]
         lat, lon = self.world.center(key)
-        return 200, {"businesses": businesses[offset:offset + limit], "total": len(businesses),
-                     "region": {"center": {"latitude": lat, "longitude": lon}}}
+        return 200, {
+            "businesses": businesses[offset : offset + limit],
+            "total": len(businesses),
+            "region": {"center": {"latitude": lat, "longitude": lon}},
+        }
 
 
 def encode(body: dict) -> bytes:

@@ -17,8 +17,7 @@ DAGS_DIR = Path(__file__).resolve().parents[2] / "dags"
 # dbt-core, which cosmos only needs in the tasks, must not be.
 # (boto3 is not listed: Airflow loads the amazon provider's S3 asset-URI handler, and with
 # it boto3, on the first Asset() of any DAG; the baseline below creates one first.)
-HEAVY = ("pandas", "great_expectations", "pyarrow", "google.cloud", "psycopg", "bs4", "dbt",
-         "moto")
+HEAVY = ("pandas", "great_expectations", "pyarrow", "google.cloud", "psycopg", "bs4", "dbt", "moto")
 
 
 @pytest.fixture(scope="module")
@@ -76,13 +75,23 @@ def test_no_heavy_imports_at_parse_time(dag_file):
         f"spec = importlib.util.spec_from_file_location('d', {str(DAGS_DIR / dag_file)!r})\n"
         "m = importlib.util.module_from_spec(spec); t = time.perf_counter()\n"
         "spec.loader.exec_module(m)\n"
-        "print(json.dumps({'mods': sorted(set(sys.modules) - before), 'secs': time.perf_counter() - t}))\n"
+        "print(json.dumps({'mods': sorted(set(sys.modules) - before),\n"
+        "                  'secs': time.perf_counter() - t}))\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         cwd=DAGS_DIR.parent)
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=DAGS_DIR.parent,
+    )
     result = json.loads(out.stdout.strip().splitlines()[-1])
-    loaded = [m for m in result["mods"] if m.split(".")[0] in {h.split(".")[0] for h in HEAVY}
-              and any(m == h or m.startswith(h + ".") for h in HEAVY)]
+    loaded = [
+        m
+        for m in result["mods"]
+        if m.split(".")[0] in {h.split(".")[0] for h in HEAVY}
+        and any(m == h or m.startswith(h + ".") for h in HEAVY)
+    ]
     print(f"{dag_file}: parsed in {result['secs']:.2f}s")
     assert loaded == [], f"{dag_file} imports heavy modules at top level: {loaded[:5]}"
 
@@ -90,12 +99,17 @@ def test_no_heavy_imports_at_parse_time(dag_file):
 def test_every_dbt_node_is_a_task_in_the_warehouse_dag(dagbag):
     """Each model and snapshot of the manifest built at setup is a task (cosmos renders them),
     and each model with tests has a task for its tests."""
-    manifest = json.loads((DAGS_DIR.parent / "dbt_project" / "target" / "manifest.json").read_text())
+    manifest = json.loads(
+        (DAGS_DIR.parent / "dbt_project" / "target" / "manifest.json").read_text()
+    )
     nodes = {k: v for k, v in manifest["nodes"].items() if v["package_name"] == "elt"}
     models = {v["name"] for v in nodes.values() if v["resource_type"] == "model"}
     snapshots = {v["name"] for v in nodes.values() if v["resource_type"] == "snapshot"}
-    tested = {v["attached_node"].split(".")[-1] for v in nodes.values()
-              if v["resource_type"] == "test" and v.get("attached_node")}
+    tested = {
+        v["attached_node"].split(".")[-1]
+        for v in nodes.values()
+        if v["resource_type"] == "test" and v.get("attached_node")
+    }
     assert {"dim_state", "dim_county", "dim_date", "fct_county_population"} <= models
     assert {"snap_state", "snap_county"} <= snapshots
     task_ids = set(dagbag.get_dag("warehouse").task_ids)
@@ -117,11 +131,17 @@ def test_dag_order_puts_producers_before_asset_consumers(dagbag):
 
     order, upstream = dag_order(dagbag.dags)
     assert set(order) == set(dagbag.dag_ids)
-    assert order.index("warehouse") > max(order.index("states_page"),
-                                          order.index("census_population"),
-                                          order.index("yelp_businesses"),
-                                          order.index("amplitude_events"))
+    assert order.index("warehouse") > max(
+        order.index("states_page"),
+        order.index("census_population"),
+        order.index("yelp_businesses"),
+        order.index("amplitude_events"),
+    )
     # Yelp searches are built from the OLTP counties the Census DAG loads.
     assert order.index("yelp_businesses") > order.index("census_population")
-    assert upstream["warehouse"] == {"states_page", "census_population", "yelp_businesses",
-                                     "amplitude_events"}
+    assert upstream["warehouse"] == {
+        "states_page",
+        "census_population",
+        "yelp_businesses",
+        "amplitude_events",
+    }

@@ -9,8 +9,17 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
-CONN_IDS = ["census_api", "states_page", "yelp_api", "amplitude_api", "source_db", "lake_s3",
-            "warehouse_db", "google_cloud_default", "slack_alerts"]
+CONN_IDS = [
+    "census_api",
+    "states_page",
+    "yelp_api",
+    "amplitude_api",
+    "source_db",
+    "lake_s3",
+    "warehouse_db",
+    "google_cloud_default",
+    "slack_alerts",
+]
 
 
 def test_compose_file_validates_offline(tmp_path):
@@ -22,14 +31,23 @@ def test_compose_file_validates_offline(tmp_path):
     out = subprocess.run([exe, "config", "-q"], cwd=tmp_path, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     services = set(yaml.safe_load((ROOT / "docker-compose.yaml").read_text())["services"])
-    assert {"postgres", "redis", "s3", "airflow-apiserver", "airflow-scheduler",
-            "airflow-dag-processor", "airflow-triggerer", "airflow-worker"} <= services
+    assert {
+        "postgres",
+        "redis",
+        "s3",
+        "airflow-apiserver",
+        "airflow-scheduler",
+        "airflow-dag-processor",
+        "airflow-triggerer",
+        "airflow-worker",
+    } <= services
 
 
 def test_dockerfile_matches_requirements():
     dockerfile = (ROOT / "Dockerfile").read_text()
-    pinned = re.search(r"^apache-airflow==([\d.]+)$", (ROOT / "requirements.txt").read_text(),
-                       re.M).group(1)
+    pinned = re.search(
+        r"^apache-airflow==([\d.]+)$", (ROOT / "requirements.txt").read_text(), re.M
+    ).group(1)
     image = re.search(r"^FROM apache/airflow:([\d.]+)", dockerfile, re.M)
     assert image and image.group(1) == pinned
     installs = re.findall(r"pip install[^\n]*", dockerfile)
@@ -46,12 +64,17 @@ def test_env_example_lists_every_connection_and_setting():
 
 
 def test_the_image_holds_no_laptop_stack_test_tools_or_secrets():
-    ignored = {line.strip() for line in (ROOT / ".dockerignore").read_text().splitlines()
-               if line.strip() and not line.startswith("#")}
+    ignored = {
+        line.strip()
+        for line in (ROOT / ".dockerignore").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    }
     assert {".env", ".local/", "local/", "tests/", "benchmarks/"} <= ignored
-    prod = {re.match(r"[a-z0-9_.\-]+", line).group(0)
-            for line in (ROOT / "requirements.txt").read_text().splitlines()
-            if re.match(r"[a-z0-9]", line)}
+    prod = {
+        re.match(r"[a-z0-9_.\-]+", line).group(0)
+        for line in (ROOT / "requirements.txt").read_text().splitlines()
+        if re.match(r"[a-z0-9]", line)
+    }
     assert not prod & {"moto", "pytest", "pytest-timeout", "ruff", "sqlfluff"}, prod
     dev = (ROOT / "requirements-dev.txt").read_text()
     assert re.search(r"^moto==", dev, re.M) and re.search(r"^pytest==", dev, re.M)

@@ -24,8 +24,10 @@ DAY = date(2024, 1, 15)
 @pytest.fixture(scope="module")
 def real():
     if os.environ.get("ELT_REAL_BIGQUERY") != "1" or os.environ.get("BIGQUERY_EMULATOR_HOST"):
-        pytest.fail("set ELT_REAL_BIGQUERY=1, unset BIGQUERY_EMULATOR_HOST and point "
-                    "google_cloud_default at a real project (see the module docstring)")
+        pytest.fail(
+            "set ELT_REAL_BIGQUERY=1, unset BIGQUERY_EMULATOR_HOST and point "
+            "google_cloud_default at a real project (see the module docstring)"
+        )
     from include.warehouse.bigquery import clients
 
     return clients()
@@ -55,7 +57,7 @@ def test_a_failed_load_job_names_the_job_and_its_errors(real, monkeypatch):
 
     from include.warehouse.bigquery import BigQueryWarehouse, WarehouseLoadError
 
-    settings, bq, _ = real
+    settings, _bq, _ = real
     missing = f"gs://{settings.bucket}/{settings.prefix}/missing-{uuid.uuid4()}.parquet"
     monkeypatch.setattr(BigQueryWarehouse, "_stage_to_gcs", lambda self, *a, **k: [missing])
     with pytest.raises(WarehouseLoadError) as err:

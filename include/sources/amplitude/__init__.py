@@ -34,8 +34,9 @@ class AmplitudeDay:
         return {"raw.amplitude_event": self.loaded.events}
 
 
-def ingest_day(day: date, ctx: RunContext, conn_id: str = "source_db", client=None,
-               from_archive: bool = False) -> AmplitudeDay:
+def ingest_day(
+    day: date, ctx: RunContext, conn_id: str = "source_db", client=None, from_archive: bool = False
+) -> AmplitudeDay:
     """Export day D (or, with `from_archive`, take the zips archived for D without calling
     Amplitude), archive, load, check. Raises DataQualityError after recording the checks."""
     import tempfile
@@ -67,5 +68,6 @@ def ingest_day(day: date, ctx: RunContext, conn_id: str = "source_db", client=No
             results += validate_suite(SUITE, day, conn_id)  # the day, deduped
             record_checks(conn, ctx, results)
             raise_on_failures(results)
-    return AmplitudeDay(loaded=loaded, archive_keys=[k for k, _ in archives],
-                        from_archive=from_archive)
+    return AmplitudeDay(
+        loaded=loaded, archive_keys=[k for k, _ in archives], from_archive=from_archive
+    )

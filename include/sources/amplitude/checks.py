@@ -12,21 +12,37 @@ from include.sources.amplitude import settings
 SUITE = Suite(
     name="amplitude_event",
     target="raw.amplitude_event",
-    query=("select event_key, insert_id, event_type, extract(epoch from event_time - "
-           "('{batch_id}'::timestamp at time zone 'UTC')) / 3600.0 as hours_from_day_start "
-           "from raw.amplitude_event where export_day = '{batch_id}'"),
+    query=(
+        "select event_key, insert_id, event_type, extract(epoch from event_time - "
+        "('{batch_id}'::timestamp at time zone 'UTC')) / 3600.0 as hours_from_day_start "
+        "from raw.amplitude_event where export_day = '{batch_id}'"
+    ),
     checks=(
-        Check("amplitude_event_key_unique", "uniqueness",
-              lambda: gxe().ExpectColumnValuesToBeUnique(column="event_key")),
-        Check("amplitude_insert_id_unique", "uniqueness",
-              lambda: gxe().ExpectColumnValuesToBeUnique(column="insert_id")),
-        Check("amplitude_event_time_in_exported_day", "timeliness",
-              lambda: gxe().ExpectColumnValuesToBeBetween(
-                  column="hours_from_day_start", min_value=-settings.event_time_latency_hours(),
-                  max_value=24 + settings.event_time_latency_hours(),
-                  mostly=settings.event_time_mostly())),
-        Check("amplitude_event_type_not_null", "completeness",
-              lambda: gxe().ExpectColumnValuesToNotBeNull(column="event_type")),
+        Check(
+            "amplitude_event_key_unique",
+            "uniqueness",
+            lambda: gxe().ExpectColumnValuesToBeUnique(column="event_key"),
+        ),
+        Check(
+            "amplitude_insert_id_unique",
+            "uniqueness",
+            lambda: gxe().ExpectColumnValuesToBeUnique(column="insert_id"),
+        ),
+        Check(
+            "amplitude_event_time_in_exported_day",
+            "timeliness",
+            lambda: gxe().ExpectColumnValuesToBeBetween(
+                column="hours_from_day_start",
+                min_value=-settings.event_time_latency_hours(),
+                max_value=24 + settings.event_time_latency_hours(),
+                mostly=settings.event_time_mostly(),
+            ),
+        ),
+        Check(
+            "amplitude_event_type_not_null",
+            "completeness",
+            lambda: gxe().ExpectColumnValuesToNotBeNull(column="event_type"),
+        ),
     ),
 )
 
@@ -39,12 +55,31 @@ def load_checks(loaded, empty_day: bool, from_archive: bool) -> list[CheckResult
     limit = settings.max_bad_fraction()
     share = bad / total if total else 0.0
     return [
-        CheckResult("amplitude_events_loaded", "completeness", "raw.amplitude_event",
-                    "pass", loaded.events, ">= 0",
-                    {"files": loaded.files, "empty_day": empty_day,
-                     "from_archive": from_archive, "duplicates_dropped": loaded.duplicates}),
-        CheckResult("amplitude_quarantine_share", "validity", "raw.amplitude_quarantine",
-                    "pass" if share <= limit else "fail", round(share, 6), f"<= {limit}",
-                    {"quarantined": loaded.quarantined,
-                     "lines_of_failed_members": loaded.discarded, "lines": total}),
+        CheckResult(
+            "amplitude_events_loaded",
+            "completeness",
+            "raw.amplitude_event",
+            "pass",
+            loaded.events,
+            ">= 0",
+            {
+                "files": loaded.files,
+                "empty_day": empty_day,
+                "from_archive": from_archive,
+                "duplicates_dropped": loaded.duplicates,
+            },
+        ),
+        CheckResult(
+            "amplitude_quarantine_share",
+            "validity",
+            "raw.amplitude_quarantine",
+            "pass" if share <= limit else "fail",
+            round(share, 6),
+            f"<= {limit}",
+            {
+                "quarantined": loaded.quarantined,
+                "lines_of_failed_members": loaded.discarded,
+                "lines": total,
+            },
+        ),
     ]

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import os
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import requests
@@ -27,19 +27,23 @@ from include.sources.amplitude.settings import CHUNK, DEFAULT_BASE_URL, EXPORT_P
 log = logging.getLogger(__name__)
 
 
-def from_connection(conn_id: str = "amplitude_api", **kwargs) -> "AmplitudeClient":
+def from_connection(conn_id: str = "amplitude_api", **kwargs) -> AmplitudeClient:
     """An AmplitudeClient for the `amplitude_api` connection; kwargs (session...) go to
     AmplitudeClient."""
     from include.connections import get_connection
 
     conn = get_connection(conn_id)
-    return AmplitudeClient(base_url=conn.host or DEFAULT_BASE_URL, api_key=conn.login,
-                           secret_key=conn.password, **kwargs)
+    return AmplitudeClient(
+        base_url=conn.host or DEFAULT_BASE_URL,
+        api_key=conn.login,
+        secret_key=conn.password,
+        **kwargs,
+    )
 
 
 def _hour(value: datetime) -> datetime:
     if value.tzinfo is not None:
-        value = value.astimezone(timezone.utc).replace(tzinfo=None)
+        value = value.astimezone(UTC).replace(tzinfo=None)
     return value.replace(minute=0, second=0, microsecond=0)
 
 
@@ -48,8 +52,9 @@ def _fmt(value: datetime) -> str:
 
 
 class AmplitudeClient:
-    def __init__(self, base_url: str, api_key: str, secret_key: str,
-                 session: requests.Session | None = None):
+    def __init__(
+        self, base_url: str, api_key: str, secret_key: str, session: requests.Session | None = None
+    ):
         self.base_url = (base_url or DEFAULT_BASE_URL).rstrip("/")
         self.auth = (api_key, secret_key)
         self.session = session or retrying_session(total=5, backoff=2.0)
@@ -58,11 +63,17 @@ class AmplitudeClient:
         dest = Path(dest)
         params = {"start": _fmt(start), "end": _fmt(end)}
         try:
-            resp = self.session.get(f"{self.base_url}{EXPORT_PATH}", params=params,
-                                    auth=self.auth, stream=True, timeout=TIMEOUT)
+            resp = self.session.get(
+                f"{self.base_url}{EXPORT_PATH}",
+                params=params,
+                auth=self.auth,
+                stream=True,
+                timeout=TIMEOUT,
+            )
         except requests.RequestException as exc:
-            raise AmplitudeError(f"export {params['start']}..{params['end']} failed: "
-                                 f"{type(exc).__name__}") from exc
+            raise AmplitudeError(
+                f"export {params['start']}..{params['end']} failed: {type(exc).__name__}"
+            ) from exc
         with resp:
             if resp.status_code == 404:
                 log.info("amplitude: no data for %s..%s", params["start"], params["end"])
@@ -71,8 +82,7 @@ class AmplitudeClient:
                 text = resp.text[:200].strip()
                 cls = AmplitudeTooLarge if resp.status_code == 400 else AmplitudeError
                 what = "timed out (after retries)" if resp.status_code == 504 else text
-                raise cls(f"export {params['start']}..{params['end']}: {what}",
-                          resp.status_code)
+                raise cls(f"export {params['start']}..{params['end']}: {what}", resp.status_code)
             dest.parent.mkdir(parents=True, exist_ok=True)
             part = dest.with_name(dest.name + ".part")
             size = 0
@@ -83,16 +93,17 @@ class AmplitudeClient:
                         size += len(chunk)
             except requests.RequestException as exc:
                 part.unlink(missing_ok=True)
-                raise AmplitudeError(f"download {params['start']}..{params['end']} broke: "
-                                     f"{type(exc).__name__}") from exc
+                raise AmplitudeError(
+                    f"download {params['start']}..{params['end']} broke: {type(exc).__name__}"
+                ) from exc
             expected = resp.headers.get("Content-Length")
             if expected is not None and int(expected) != size:
                 part.unlink(missing_ok=True)
-                raise AmplitudeError(f"download {params['start']}..{params['end']} short: "
-                                     f"{size} of {expected} bytes")
+                raise AmplitudeError(
+                    f"download {params['start']}..{params['end']} short: {size} of {expected} bytes"
+                )
             os.replace(part, dest)
-        log.info("amplitude: %s..%s -> %s (%d bytes)", params["start"], params["end"], dest,
-                 size)
+        log.info("amplitude: %s..%s -> %s (%d bytes)", params["start"], params["end"], dest, size)
         return dest
 
     def export_range(self, start: datetime, end: datetime, dest_dir: Path) -> list[Path]:
@@ -100,7 +111,8 @@ class AmplitudeClient:
         start, end = _hour(start), _hour(end)
         try:
             path = self.export_to_file(
-                start, end, dest_dir / f"amplitude_{_fmt(start)}_{_fmt(end)}.zip")
+                start, end, dest_dir / f"amplitude_{_fmt(start)}_{_fmt(end)}.zip"
+            )
             return [path] if path else []
         except AmplitudeTooLarge:
             if start == end:

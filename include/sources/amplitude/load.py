@@ -43,8 +43,9 @@ def _copy_csv(conn, table: str, columns, record_batch) -> None:
 
     buf = io.BytesIO()
     pcsv.write_csv(record_batch, buf, pcsv.WriteOptions(include_header=False))
-    with conn.cursor().copy(f"copy {table} ({', '.join(columns)}) from stdin "
-                            "with (format csv)") as copy:
+    with conn.cursor().copy(
+        f"copy {table} ({', '.join(columns)}) from stdin with (format csv)"
+    ) as copy:
         copy.write(buf.getbuffer())
 
 
@@ -58,16 +59,23 @@ def _write_batch(conn, key: str, seq: int, item) -> None:
 
     events, n = item.events, item.events.num_rows
     if n:
-        _copy_csv(conn, "amp_event_in", ("seq", "archive_key") + EVENT_COLUMNS,
-                  pa.RecordBatch.from_arrays(
-                      [pa.array(range(seq, seq + n), pa.int64()),
-                       pa.array([key] * n, pa.string()), *events.columns],
-                      names=["seq", "archive_key", *events.schema.names]))
+        _copy_csv(
+            conn,
+            "amp_event_in",
+            ("seq", "archive_key") + EVENT_COLUMNS,
+            pa.RecordBatch.from_arrays(
+                [
+                    pa.array(range(seq, seq + n), pa.int64()),
+                    pa.array([key] * n, pa.string()),
+                    *events.columns,
+                ],
+                names=["seq", "archive_key", *events.schema.names],
+            ),
+        )
     if item.quarantined:
         with conn.cursor().copy("copy amp_quarantine_in from stdin") as copy:
             for q in item.quarantined:
-                copy.write_row((key, q.member, q.line_number, _clean(q.reason),
-                                _clean(q.raw_line)))
+                copy.write_row((key, q.member, q.line_number, _clean(q.reason), _clean(q.raw_line)))
 
 
 def _swap_property_partition(conn, day: date, deduplicated: bool) -> int:
@@ -82,21 +90,26 @@ def _swap_property_partition(conn, day: date, deduplicated: bool) -> int:
 
     part = f"amplitude_event_property_d{day:%Y%m%d}"
     objects = ", ".join(f"('{ptype}', e.{field})" for ptype, field in PROPERTY_FIELDS)
-    conn.execute(f"create table raw.{part}_load (like raw.amplitude_event_property "
-                 "including defaults including constraints)")
+    conn.execute(
+        f"create table raw.{part}_load (like raw.amplitude_event_property "
+        "including defaults including constraints)"
+    )
     rows = conn.execute(
         f"insert into raw.{part}_load (export_day, event_key, property_type, key, value) "
         "select %s, e.event_key, p.property_type, j.key, j.value "
         f"from amp_event_in e cross join lateral (values {objects}) p(property_type, obj) "
         "cross join lateral jsonb_each_text(p.obj) j "
         + ("where e.seq in (select seq from amp_keep)" if deduplicated else ""),
-        (day,)).rowcount
+        (day,),
+    ).rowcount
     # DDL takes no bind parameters: the bounds are literals (dates, quoted by psycopg)
     low, high = (sql.Literal(d).as_string(conn) for d in (day, day + timedelta(days=1)))
-    conn.execute(f"alter table raw.{part}_load add constraint {part}_load_pkey primary key "
-                 "(export_day, event_key, property_type, key), "
-                 f"add constraint {part}_bounds check (export_day >= {low} and "
-                 f"export_day < {high})")
+    conn.execute(
+        f"alter table raw.{part}_load add constraint {part}_load_pkey primary key "
+        "(export_day, event_key, property_type, key), "
+        f"add constraint {part}_bounds check (export_day >= {low} and "
+        f"export_day < {high})"
+    )
     if conn.execute("select to_regclass(%s)", (f"raw.{part}",)).fetchone()[0]:
         conn.execute(f"alter table raw.amplitude_event_property detach partition raw.{part}")
         conn.execute(f"drop table raw.{part}")
@@ -104,8 +117,10 @@ def _swap_property_partition(conn, day: date, deduplicated: bool) -> int:
     conn.execute("delete from raw.amplitude_event_property where export_day = %s", (day,))
     conn.execute(f"alter table raw.{part}_load rename to {part}")
     conn.execute(f"alter index raw.{part}_load_pkey rename to {part}_pkey")
-    conn.execute(f"alter table raw.amplitude_event_property attach partition raw.{part} "
-                 f"for values from ({low}) to ({high})")
+    conn.execute(
+        f"alter table raw.amplitude_event_property attach partition raw.{part} "
+        f"for values from ({low}) to ({high})"
+    )
     return rows
 
 
@@ -149,15 +164,27 @@ def load_day(conn, day: date, archives: list[tuple[str, Path]]) -> LoadedDay:
                         # Discard what was copied of the member; quarantine it whole, once.
                         first = member_start.get(item.member, seq)
                         conn.execute("delete from amp_event_in where seq >= %s", (first,))
-                        lost = seq - first + conn.execute(
-                            "delete from amp_quarantine_in where archive_key = %s and "
-                            "member = %s", (key, item.member)).rowcount
+                        lost = (
+                            seq
+                            - first
+                            + conn.execute(
+                                "delete from amp_quarantine_in where archive_key = %s and "
+                                "member = %s",
+                                (key, item.member),
+                            ).rowcount
+                        )
                         discarded += lost
                         seq = first
-                        conn.execute("insert into amp_quarantine_in values (%s, %s, null, %s, "
-                                     "null)", (key, item.member, f"{item.reason} ({lost} lines "
-                                                               f"read before the failure are "
-                                                               f"not loaded)"))
+                        conn.execute(
+                            "insert into amp_quarantine_in values (%s, %s, null, %s, null)",
+                            (
+                                key,
+                                item.member,
+                                f"{item.reason} ({lost} lines "
+                                f"read before the failure are "
+                                f"not loaded)",
+                            ),
+                        )
                         continue
                     member_start.setdefault(item.member, seq)
                     in_flight.append(copier.submit(_write_batch, conn, key, seq, item))
@@ -169,8 +196,10 @@ def load_day(conn, day: date, archives: list[tuple[str, Path]]) -> LoadedDay:
         conn.execute("analyze amp_event_in (seq, event_key)")  # what the plans join on
         for table in ("amplitude_event", "amplitude_quarantine"):
             conn.execute(f"delete from raw.{table} where export_day = %s", (day,))
-        conn.execute("create temp table amp_keep on commit drop as select distinct on "
-                     "(event_key) seq from amp_event_in order by event_key, seq")
+        conn.execute(
+            "create temp table amp_keep on commit drop as select distinct on "
+            "(event_key) seq from amp_event_in order by event_key, seq"
+        )
         conn.execute("analyze amp_keep")
         phase("delete_day_and_dedup")
         cols = ", ".join(RAW_EVENT_COLUMNS)
@@ -178,27 +207,38 @@ def load_day(conn, day: date, archives: list[tuple[str, Path]]) -> LoadedDay:
             f"insert into raw.amplitude_event (export_day, archive_key, {cols}) "
             f"select %s, archive_key, {cols} from amp_event_in join amp_keep using (seq) "
             f"order by event_key",
-            (day,)).rowcount
+            (day,),
+        ).rowcount
         phase("insert_events")
         props = _swap_property_partition(conn, day, kept != seq)
         phase("insert_properties")
         bad = conn.execute(
             "insert into raw.amplitude_quarantine (export_day, archive_key, member, "
             "line_number, reason, raw_line) select %s, * from amp_quarantine_in",
-            (day,)).rowcount
+            (day,),
+        ).rowcount
     phase("commit")
     log.info("amplitude load of %s, seconds per phase: %s", day, phases)
-    return LoadedDay(events=kept, properties=props, quarantined=bad, duplicates=seq - kept,
-                     discarded=discarded, files=len(archives), phases=phases)
+    return LoadedDay(
+        events=kept,
+        properties=props,
+        quarantined=bad,
+        duplicates=seq - kept,
+        discarded=discarded,
+        files=len(archives),
+        phases=phases,
+    )
 
 
-def archived_files(s3, bucket: str, prefix: str, day: date, dest: Path
-                   ) -> list[tuple[str, Path]]:
+def archived_files(s3, bucket: str, prefix: str, day: date, dest: Path) -> list[tuple[str, Path]]:
     """Download the zips archived for `day` (every file ever received for it; duplicates
     across them are removed by the load's dedup)."""
     day_prefix = archive_key(prefix, day, "")
-    keys = [o["Key"] for page in s3.get_paginator("list_objects_v2").paginate(
-        Bucket=bucket, Prefix=day_prefix) for o in page.get("Contents", [])]
+    keys = [
+        o["Key"]
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=day_prefix)
+        for o in page.get("Contents", [])
+    ]
     if not keys:
         raise FileNotFoundError(f"no archived Amplitude export under s3://{bucket}/{day_prefix}")
     out = []
@@ -207,5 +247,3 @@ def archived_files(s3, bucket: str, prefix: str, day: date, dest: Path
         s3.download_file(bucket, key, str(path))
         out.append((key, path))
     return out
-
-

@@ -33,9 +33,9 @@ import re
 import zipfile
 import zlib
 from collections.abc import Iterator
-from operator import attrgetter
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+from operator import attrgetter
 from pathlib import Path
 
 import msgspec
@@ -43,8 +43,13 @@ from msgspec import Raw
 
 log = logging.getLogger(__name__)
 
-PROPERTY_FIELDS = (("event", "event_properties"), ("user", "user_properties"),
-                   ("group", "group_properties"), ("groups", "groups"), ("data", "data"))
+PROPERTY_FIELDS = (
+    ("event", "event_properties"),
+    ("user", "user_properties"),
+    ("group", "group_properties"),
+    ("groups", "groups"),
+    ("data", "data"),
+)
 
 
 class AmplitudeError(RuntimeError):
@@ -100,16 +105,47 @@ class Quarantined:
 
 BATCH_LINES = 10_000
 CHUNK = 1 << 20  # bytes read from a gzip member at a time
-STRING_FIELDS = ("insert_id", "uuid", "user_id", "device_id", "event_type", "platform",
-                 "os_name", "country", "city")
+STRING_FIELDS = (
+    "insert_id",
+    "uuid",
+    "user_id",
+    "device_id",
+    "event_type",
+    "platform",
+    "os_name",
+    "country",
+    "city",
+)
 INT_FIELDS = ("event_id", "amplitude_id", "session_id")
 TIME_FIELDS = ("event_time", "client_event_time", "server_upload_time")
-PROPERTY_JSON_COLUMNS = ("event_properties", "user_properties", "group_properties", "groups",
-                         "data")
-RAW_EVENT_COLUMNS = ("event_key", "insert_id", "uuid", "event_id", "amplitude_id", "user_id",
-                     "device_id", "session_id", "event_time", "client_event_time",
-                     "server_upload_time", "event_type", "platform", "os_name", "country",
-                     "city", "paying", "member", "line_number")  # = raw.amplitude_event's
+PROPERTY_JSON_COLUMNS = (
+    "event_properties",
+    "user_properties",
+    "group_properties",
+    "groups",
+    "data",
+)
+RAW_EVENT_COLUMNS = (
+    "event_key",
+    "insert_id",
+    "uuid",
+    "event_id",
+    "amplitude_id",
+    "user_id",
+    "device_id",
+    "session_id",
+    "event_time",
+    "client_event_time",
+    "server_upload_time",
+    "event_type",
+    "platform",
+    "os_name",
+    "country",
+    "city",
+    "paying",
+    "member",
+    "line_number",
+)  # = raw.amplitude_event's
 EVENT_COLUMNS = RAW_EVENT_COLUMNS + PROPERTY_JSON_COLUMNS  # a ParsedBatch's events
 UNSTORABLE_ESCAPES = re.compile(rb"\\u(0000|[dD][89abAB89]|[dD][c-fC-F])")
 _RENAME = {"insert_id": "$insert_id"}
@@ -119,6 +155,7 @@ class _Typed(msgspec.Struct, rename=_RENAME, gc=False):
     """The wire event as the bulk path reads it: typed numbers, booleans and times; the
     text fields and property values kept as the raw JSON text they arrived as (msgspec.Raw:
     no Python str per value, exact digits, no re-serialization)."""
+
     insert_id: Raw = Raw(b"null")
     uuid: Raw = Raw(b"null")
     event_id: int | None = None
@@ -144,6 +181,7 @@ class _Typed(msgspec.Struct, rename=_RENAME, gc=False):
 
 class _Loose(msgspec.Struct, rename=_RENAME):
     """The same event read leniently, for the row-wise reference parser."""
+
     insert_id: Raw = Raw(b"null")
     uuid: Raw = Raw(b"null")
     event_id: object = None
@@ -177,13 +215,26 @@ def _events_schema():
     import pyarrow as pa
 
     ts = pa.timestamp("us", tz="UTC")
-    types = {"event_id": pa.int64(), "amplitude_id": pa.int64(), "session_id": pa.int64(),
-             "event_time": ts, "client_event_time": ts, "server_upload_time": ts,
-             "paying": pa.bool_(), "line_number": pa.int32()}
-    events = pa.schema([pa.field(c, types.get(c, pa.string()),
-                                 nullable=c not in ("event_key", "event_time", "member",
-                                                    "line_number"))
-                        for c in EVENT_COLUMNS])
+    types = {
+        "event_id": pa.int64(),
+        "amplitude_id": pa.int64(),
+        "session_id": pa.int64(),
+        "event_time": ts,
+        "client_event_time": ts,
+        "server_upload_time": ts,
+        "paying": pa.bool_(),
+        "line_number": pa.int32(),
+    }
+    events = pa.schema(
+        [
+            pa.field(
+                c,
+                types.get(c, pa.string()),
+                nullable=c not in ("event_key", "event_time", "member", "line_number"),
+            )
+            for c in EVENT_COLUMNS
+        ]
+    )
     return events
 
 
@@ -197,6 +248,7 @@ class ParsedBatch:
 @dataclass(frozen=True)
 class MemberFailed:
     """The member could not be read to its end: discard its batches; quarantine it whole."""
+
     member: str
     reason: str
 
@@ -227,8 +279,8 @@ def _time(value, field: str, required: bool) -> datetime | None:
     except ValueError:
         raise ValueError(f"bad {field}: {value!r}") from None
     if parsed.tzinfo is None:
-        return parsed.replace(tzinfo=timezone.utc)
-    return parsed.astimezone(timezone.utc)
+        return parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
 
 
 def _int(value, field: str) -> int | None:
@@ -265,8 +317,9 @@ def parse_line(line: bytes, member: str, line_number: int) -> Event | Quarantine
     try:
         text = line.decode("utf-8").rstrip("\r\n")
     except UnicodeDecodeError:
-        return Quarantined(member, line_number, "not UTF-8",
-                           line.decode("utf-8", errors="replace").rstrip("\r\n"))
+        return Quarantined(
+            member, line_number, "not UTF-8", line.decode("utf-8", errors="replace").rstrip("\r\n")
+        )
     try:
         obj = _LOOSE.decode(line)
     except msgspec.ValidationError:
@@ -328,17 +381,26 @@ def _event_from_loose(obj: _Loose, member: str, line_number: int) -> Event:
         texts.append(raw.decode("utf-8"))
         props.extend(EventProperty(ptype, k, _raw_text(v)) for k, v in values.items())
     return Event(
-        member=member, line_number=line_number, insert_id=insert_id, uuid=uid,
+        member=member,
+        line_number=line_number,
+        insert_id=insert_id,
+        uuid=uid,
         event_id=_int(obj.event_id, "event_id"),
         amplitude_id=_int(obj.amplitude_id, "amplitude_id"),
-        user_id=_str(obj.user_id), device_id=_str(obj.device_id),
+        user_id=_str(obj.user_id),
+        device_id=_str(obj.device_id),
         session_id=_int(obj.session_id, "session_id"),
         event_time=_time(obj.event_time, "event_time", required=True),
         client_event_time=_time(obj.client_event_time, "client_event_time", False),
         server_upload_time=_time(obj.server_upload_time, "server_upload_time", False),
-        event_type=_str(obj.event_type), platform=_str(obj.platform),
-        os_name=_str(obj.os_name), country=_str(obj.country), city=_str(obj.city),
-        paying=_bool(obj.paying), properties=tuple(props), property_json=tuple(texts),
+        event_type=_str(obj.event_type),
+        platform=_str(obj.platform),
+        os_name=_str(obj.os_name),
+        country=_str(obj.country),
+        city=_str(obj.city),
+        paying=_bool(obj.paying),
+        properties=tuple(props),
+        property_json=tuple(texts),
     )
 
 
@@ -380,6 +442,7 @@ def _bulk(events: list[_Typed]) -> tuple[dict, tuple]:
 # --- the clean-batch path: Arrow's C++ JSON reader for the scalars, in a thread (it
 # releases the GIL), while msgspec decodes the property objects in this one.
 
+
 class _PropsOnly(msgspec.Struct, gc=False):
     event_properties: Raw = Raw(b"null")
     user_properties: Raw = Raw(b"null")
@@ -405,9 +468,14 @@ def _executor():
 def _scalar_schema():
     import pyarrow as pa
 
-    return pa.schema([("$insert_id" if n == "insert_id" else n, pa.string())
-                      for n in STRING_FIELDS + TIME_FIELDS]
-                     + [(n, pa.int64()) for n in INT_FIELDS] + [("paying", pa.bool_())])
+    return pa.schema(
+        [
+            ("$insert_id" if n == "insert_id" else n, pa.string())
+            for n in STRING_FIELDS + TIME_FIELDS
+        ]
+        + [(n, pa.int64()) for n in INT_FIELDS]
+        + [("paying", pa.bool_())]
+    )
 
 
 def _read_scalars(payload: bytes):
@@ -419,8 +487,10 @@ def _read_scalars(payload: bytes):
     return pj.read_json(
         pa.BufferReader(payload),
         read_options=pj.ReadOptions(use_threads=False, block_size=len(payload) + 1),
-        parse_options=pj.ParseOptions(explicit_schema=_scalar_schema(),
-                                      unexpected_field_behavior="ignore"))
+        parse_options=pj.ParseOptions(
+            explicit_schema=_scalar_schema(), unexpected_field_behavior="ignore"
+        ),
+    )
 
 
 def _clean_batch(lines: list[bytes]) -> dict | None:
@@ -448,8 +518,7 @@ def _clean_batch(lines: list[bytes]) -> dict | None:
     cols["event_key"] = pc.coalesce(cols["insert_id"], cols["uuid"])
     try:
         for name in TIME_FIELDS:
-            cols[name] = cols[name].cast(pa.timestamp("us")).cast(
-                events_schema.field(name).type)
+            cols[name] = cols[name].cast(pa.timestamp("us")).cast(events_schema.field(name).type)
     except pa.ArrowException:
         return None
     if cols["event_key"].null_count or cols["event_time"].null_count:
@@ -487,7 +556,8 @@ def _joined(raws: list):
     offsets = np.zeros(len(raws) + 1, dtype=np.int64)
     np.cumsum(np.fromiter(map(len, raws), dtype=np.int64, count=len(raws)), out=offsets[1:])
     binary = pa.LargeBinaryArray.from_buffers(
-        pa.large_binary(), len(raws), [None, pa.py_buffer(offsets), pa.py_buffer(b"".join(raws))])
+        pa.large_binary(), len(raws), [None, pa.py_buffer(offsets), pa.py_buffer(b"".join(raws))]
+    )
     return pc.utf8_trim_whitespace(binary.cast(pa.large_string())).cast(pa.string())
 
 
@@ -516,8 +586,11 @@ def _events_columns(events: list[Event]) -> dict:
     import pyarrow as pa
 
     events_schema = _events_schema()
-    cols = {name: pa.array([getattr(e, name) for e in events], events_schema.field(name).type)
-            for name in RAW_EVENT_COLUMNS if name not in ("event_key", "member", "line_number")}
+    cols = {
+        name: pa.array([getattr(e, name) for e in events], events_schema.field(name).type)
+        for name in RAW_EVENT_COLUMNS
+        if name not in ("event_key", "member", "line_number")
+    }
     cols["event_key"] = pa.array([e.insert_id or e.uuid for e in events], pa.string())
     for i, field in enumerate(PROPERTY_JSON_COLUMNS):
         cols[field] = pa.array([e.property_json[i] for e in events], pa.string())
@@ -538,8 +611,9 @@ def parse_lines(member: str, first_line: int, lines: list[bytes]) -> ParsedBatch
     if clean is not None:
         parts.append((clean, range(first_line, first_line + len(lines))))
     else:  # some line is not a clean typed event: sort them out one by one
-        for number, line in ((first_line + i, line) for i, line in enumerate(lines)
-                             if line and not line.isspace()):
+        for number, line in (
+            (first_line + i, line) for i, line in enumerate(lines) if line and not line.isspace()
+        ):
             try:
                 if UNSTORABLE_ESCAPES.search(line):
                     raise msgspec.DecodeError("needs a closer look")
@@ -569,8 +643,9 @@ def parse_lines(member: str, first_line: int, lines: list[bytes]) -> ParsedBatch
     for cols, numbers in parts:
         cols["member"] = pa.array([member] * len(numbers), pa.string())
         cols["line_number"] = pa.array(numbers, pa.int32())
-        event_batches.append(pa.RecordBatch.from_arrays(
-            [cols[c] for c in EVENT_COLUMNS], schema=events_schema))
+        event_batches.append(
+            pa.RecordBatch.from_arrays([cols[c] for c in EVENT_COLUMNS], schema=events_schema)
+        )
     bad.sort(key=lambda q: q.line_number)
     return ParsedBatch(member, _one_batch(event_batches, events_schema), bad)
 
@@ -579,12 +654,14 @@ def _one_batch(batches: list, schema):
     import pyarrow as pa
 
     table = pa.Table.from_batches(batches, schema).combine_chunks()
-    return table.to_batches()[0] if table.num_rows else \
-        pa.RecordBatch.from_pylist([], schema=schema)
+    return (
+        table.to_batches()[0] if table.num_rows else pa.RecordBatch.from_pylist([], schema=schema)
+    )
 
 
-def iter_member_lines(zf: zipfile.ZipFile, name: str, batch_lines: int = BATCH_LINES
-                      ) -> Iterator[tuple[int, list[bytes]]]:
+def iter_member_lines(
+    zf: zipfile.ZipFile, name: str, batch_lines: int = BATCH_LINES
+) -> Iterator[tuple[int, list[bytes]]]:
     """(first line number, lines) of a gzip member, `batch_lines` at a time, read in chunks.
     Raises EOFError/OSError/zlib.error when the member is truncated or corrupt."""
     with zf.open(name) as raw, gzip.GzipFile(fileobj=raw) as gz:
@@ -603,8 +680,9 @@ def iter_member_lines(zf: zipfile.ZipFile, name: str, batch_lines: int = BATCH_L
             yield first, pending
 
 
-def iter_batches(zip_path: Path, batch_lines: int = BATCH_LINES
-                 ) -> Iterator[ParsedBatch | MemberFailed]:
+def iter_batches(
+    zip_path: Path, batch_lines: int = BATCH_LINES
+) -> Iterator[ParsedBatch | MemberFailed]:
     """Every member of an export zip as ParsedBatch items; MemberFailed after the batches
     of a member that turned out corrupt (see module doc)."""
     with zipfile.ZipFile(zip_path) as zf:
@@ -615,8 +693,9 @@ def iter_batches(zip_path: Path, batch_lines: int = BATCH_LINES
                 for first, lines in iter_member_lines(zf, info.filename, batch_lines):
                     yield parse_lines(info.filename, first, lines)
             except (EOFError, OSError, zlib.error, zipfile.BadZipFile) as exc:
-                yield MemberFailed(info.filename,
-                                   f"corrupt gzip member: {type(exc).__name__}: {exc}")
+                yield MemberFailed(
+                    info.filename, f"corrupt gzip member: {type(exc).__name__}: {exc}"
+                )
 
 
 def batch_events(batch: ParsedBatch) -> list[Event]:
@@ -627,9 +706,12 @@ def batch_events(batch: ParsedBatch) -> list[Event]:
     for row in batch.events.to_pylist():
         texts = tuple(row.pop(field) for field in PROPERTY_JSON_COLUMNS)
         row.pop("event_key")
-        props = tuple(EventProperty(ptype, k, _raw_text(v))
-                      for (ptype, _), text in zip(PROPERTY_FIELDS, texts) if text is not None
-                      for k, v in _PROPS.decode(text).items())
+        props = tuple(
+            EventProperty(ptype, k, _raw_text(v))
+            for (ptype, _), text in zip(PROPERTY_FIELDS, texts)
+            if text is not None
+            for k, v in _PROPS.decode(text).items()
+        )
         out.append(Event(**row, properties=props, property_json=texts))
     return out
 
@@ -647,6 +729,7 @@ def iter_events(zip_path: Path) -> Iterator[Event | Quarantined]:
         if pending and pending[0].member != item.member:
             yield from pending
             pending = []
-        pending.extend(sorted([*batch_events(item), *item.quarantined],
-                              key=lambda x: x.line_number))
+        pending.extend(
+            sorted([*batch_events(item), *item.quarantined], key=lambda x: x.line_number)
+        )
     yield from pending

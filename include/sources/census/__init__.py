@@ -31,8 +31,7 @@ def ingest_day(day: date, ctx: RunContext, conn_id: str = "source_db") -> Census
     from include.quality.gx import validate_suite
     from include.sources.census import client as census_client
     from include.sources.census.checks import SUITE
-    from include.sources.census.normalize import (RAW_COUNTY_POPULATION, RAW_STATE,
-                                                  normalize_census)
+    from include.sources.census.normalize import RAW_COUNTY_POPULATION, RAW_STATE, normalize_census
 
     client = census_client.from_connection()
     counties = client.county_population()
@@ -40,12 +39,29 @@ def ingest_day(day: date, ctx: RunContext, conn_id: str = "source_db") -> Census
     # Autocommit: each step commits its own transaction, so a failed check keeps the
     # landed raw batch and its check results for inspection.
     with pg_connect(conn_id, autocommit=True) as conn:
-        batch = land_batch(conn, "census", day, [
-            (RAW_STATE, [(s.state_fips, s.state_name) for s in states]),
-            (RAW_COUNTY_POPULATION, [
-                (c.county_name, c.state_name, c.state_fips, c.county_fips, c.date_code,
-                 c.population_year, c.population) for c in counties]),
-        ])
+        batch = land_batch(
+            conn,
+            "census",
+            day,
+            [
+                (RAW_STATE, [(s.state_fips, s.state_name) for s in states]),
+                (
+                    RAW_COUNTY_POPULATION,
+                    [
+                        (
+                            c.county_name,
+                            c.state_name,
+                            c.state_fips,
+                            c.county_fips,
+                            c.date_code,
+                            c.population_year,
+                            c.population,
+                        )
+                        for c in counties
+                    ],
+                ),
+            ],
+        )
         results = validate_suite(SUITE, batch, conn_id)
         record_checks(conn, ctx, results)
         raise_on_failures(results)

@@ -3,24 +3,34 @@ password = API key, extra `vintage`)."""
 
 from __future__ import annotations
 
-from include.sources.census.parser import (CensusState, CountyPopulation, check_response,
-                                           parse_county_population, parse_states)
+from include.sources.census.parser import (
+    CensusState,
+    CountyPopulation,
+    check_response,
+    parse_county_population,
+    parse_states,
+)
 from include.sources.census.settings import COUNTY_VARIABLES, DEFAULT_BASE_URL, DEFAULT_VINTAGE
 
 
-def from_connection(conn_id: str = "census_api", **kwargs) -> "CensusClient":
+def from_connection(conn_id: str = "census_api", **kwargs) -> CensusClient:
     from include.connections import get_connection
 
     conn = get_connection(conn_id)
-    return CensusClient(base_url=conn.host, api_key=conn.password,
-                        vintage=str(conn.extra_dejson.get("vintage", DEFAULT_VINTAGE)), **kwargs)
+    return CensusClient(
+        base_url=conn.host,
+        api_key=conn.password,
+        vintage=str(conn.extra_dejson.get("vintage", DEFAULT_VINTAGE)),
+        **kwargs,
+    )
 
 
 class CensusClient:
     """Reads base URL and key from the `census_api` connection (host, password)."""
 
-    def __init__(self, base_url: str, api_key: str | None, vintage: str = DEFAULT_VINTAGE,
-                 session=None):
+    def __init__(
+        self, base_url: str, api_key: str | None, vintage: str = DEFAULT_VINTAGE, session=None
+    ):
         from include.connections.http import retrying_session
 
         self.base_url = (base_url or DEFAULT_BASE_URL).rstrip("/")
@@ -33,12 +43,12 @@ class CensusClient:
         if self.api_key:
             params = {**params, "key": self.api_key}
         resp = self.session.get(url, params=params)
-        return check_response(resp.status_code, resp.headers.get("Content-Type", ""),
-                              resp.content)
+        return check_response(resp.status_code, resp.headers.get("Content-Type", ""), resp.content)
 
     def county_population(self) -> list[CountyPopulation]:
-        return parse_county_population(self._get(
-            {"get": ",".join(COUNTY_VARIABLES), "for": "county:*", "in": "state:*"}))
+        return parse_county_population(
+            self._get({"get": ",".join(COUNTY_VARIABLES), "for": "county:*", "in": "state:*"})
+        )
 
     def states(self) -> list[CensusState]:
         return parse_states(self._get({"get": "NAME", "for": "state:*"}))

@@ -11,6 +11,7 @@ import json
 import re
 from dataclasses import dataclass
 
+
 class CensusError(RuntimeError):
     """The Census API answered something that is not county data."""
 
@@ -55,13 +56,15 @@ def check_response(status: int, content_type: str, body: bytes) -> list[list] | 
         raise CensusError(
             "Census API answered an HTML page with status 200 "
             f"({title.group(1).strip() if title else 'no title'}): usually an invalid or "
-            "missing API key; check the census_api connection password")
+            "missing API key; check the census_api connection password"
+        )
     try:
         rows = json.loads(text)
     except ValueError as exc:
-        raise CensusError(f"Census API body is not valid JSON ({exc}); first bytes: "
-                          f"{text[:120]!r}") from exc
-    if (not isinstance(rows, list) or not rows or not all(isinstance(r, list) for r in rows)):
+        raise CensusError(
+            f"Census API body is not valid JSON ({exc}); first bytes: {text[:120]!r}"
+        ) from exc
+    if not isinstance(rows, list) or not rows or not all(isinstance(r, list) for r in rows):
         raise CensusError("Census API body is not a JSON array of arrays")
     width = len(rows[0])
     for i, row in enumerate(rows):
@@ -90,18 +93,29 @@ def parse_county_population(rows: list[list] | None) -> list[CountyPopulation]:
     out = []
     for i, row in enumerate(rows[1:], start=1):
         state, county = row[idx["state"]], row[idx["county"]]
-        if not (isinstance(state, str) and re.fullmatch(r"\d{2}", state)
-                and isinstance(county, str) and re.fullmatch(r"\d{3}", county)):
+        if not (
+            isinstance(state, str)
+            and re.fullmatch(r"\d{2}", state)
+            and isinstance(county, str)
+            and re.fullmatch(r"\d{3}", county)
+        ):
             raise CensusError(f"row {i}: bad FIPS state={state!r} county={county!r}")
         name = row[idx["NAME"]] or ""
         county_name, _, state_name = name.partition(", ")
         code = _to_int(row[idx["DATE_CODE"]], "DATE_CODE", i)
         if code is None:
             raise CensusError(f"row {i}: DATE_CODE is null")
-        out.append(CountyPopulation(
-            state_fips=state, county_fips=state + county, county_name=county_name,
-            state_name=state_name, date_code=code, population_year=population_year(code),
-            population=_to_int(row[idx["POP"]], "POP", i)))
+        out.append(
+            CountyPopulation(
+                state_fips=state,
+                county_fips=state + county,
+                county_name=county_name,
+                state_name=state_name,
+                date_code=code,
+                population_year=population_year(code),
+                population=_to_int(row[idx["POP"]], "POP", i),
+            )
+        )
     return out
 
 

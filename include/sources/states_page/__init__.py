@@ -38,8 +38,12 @@ def ingest_day(day: date, ctx: RunContext, conn_id: str = "source_db") -> States
     # Autocommit: each step commits its own transaction, so a failed check keeps the
     # landed raw batch and its check results for inspection.
     with pg_connect(conn_id, autocommit=True) as conn:
-        batch = land_batch(conn, "states_page", day, [
-            (RAW_TABLE, [(r.state_name, r.state_code, r.is_state) for r in rows])])
+        batch = land_batch(
+            conn,
+            "states_page",
+            day,
+            [(RAW_TABLE, [(r.state_name, r.state_code, r.is_state) for r in rows])],
+        )
         results = validate_suite(SUITE, batch, conn_id)
         record_checks(conn, ctx, results)
         raise_on_failures(results)

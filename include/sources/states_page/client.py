@@ -18,8 +18,7 @@ def from_connection(conn_id: str = "states_page") -> tuple[str, str]:
     return conn.host, conn.extra_dejson.get("path", "/")
 
 
-def fetch_states_page(base_url: str, path: str, session=None, respect_robots: bool = True
-                      ) -> str:
+def fetch_states_page(base_url: str, path: str, session=None, respect_robots: bool = True) -> str:
     from include.connections.http import retrying_session
 
     session = session or retrying_session(user_agent=USER_AGENT)

@@ -3,6 +3,14 @@
 from include.lake.table import LakeTable
 
 TABLES = (
-    LakeTable("state", ("state_code",), (("state_code", "string"), ("state_name", "string"),
-                                         ("is_state", "bool"), ("updated_at", "timestamp"))),
+    LakeTable(
+        "state",
+        ("state_code",),
+        (
+            ("state_code", "string"),
+            ("state_name", "string"),
+            ("is_state", "bool"),
+            ("updated_at", "timestamp"),
+        ),
+    ),
 )

@@ -11,6 +11,12 @@ RAW_TABLE = RawTable("states_page", ("state_name", "state_code", "is_state"))
 
 def normalize_states(conn, batch_id: uuid.UUID) -> dict[str, int]:
     with conn.transaction():
-        n = upsert(conn, "state", ("state_code",), ("state_code", "state_name", "is_state"),
-                   read_sql(__file__, "state"), {"b": batch_id})
+        n = upsert(
+            conn,
+            "state",
+            ("state_code",),
+            ("state_code", "state_name", "is_state"),
+            read_sql(__file__, "state"),
+            {"b": batch_id},
+        )
     return {"oltp.state": n}

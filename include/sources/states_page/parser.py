@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+
 class StatesPageError(RuntimeError):
     """The page does not hold the expected tables."""
 
@@ -25,8 +26,10 @@ def parse_states_page(html: str) -> list[StateRow]:
     soup = BeautifulSoup(html, "html.parser")
     tables = soup.select("table.table-hover")
     if not tables:
-        raise StatesPageError("no <table class='table table-hover'> on the page "
-                              "(layout changed, or an error page answered with status 200)")
+        raise StatesPageError(
+            "no <table class='table table-hover'> on the page "
+            "(layout changed, or an error page answered with status 200)"
+        )
     rows: list[StateRow] = []
     for t_index, table in enumerate(tables):
         heading = table.find_previous(re.compile(r"^h[1-6]$"))
@@ -40,8 +43,14 @@ def parse_states_page(html: str) -> list[StateRow]:
                 raise StatesPageError(f"table {t_index} row has {len(cells)} cell(s), need 2")
             name = " ".join(cells[0].get_text().split())
             code = cells[1].get_text().strip()
-            rows.append(StateRow(state_name=name, state_code=code, is_state=not is_territory,
-                                 row_num=len(rows) + 1))
+            rows.append(
+                StateRow(
+                    state_name=name,
+                    state_code=code,
+                    is_state=not is_territory,
+                    row_num=len(rows) + 1,
+                )
+            )
     if not rows:
         raise StatesPageError("the states tables are empty")
     return rows

@@ -27,8 +27,13 @@ class YelpDay:
     changed: dict[str, int]  # rows inserted or changed per OLTP table
 
 
-def ingest_day(day: date, ctx: RunContext, conn_id: str = "source_db", client=None,
-               max_calls: int | None = None) -> YelpDay:
+def ingest_day(
+    day: date,
+    ctx: RunContext,
+    conn_id: str = "source_db",
+    client=None,
+    max_calls: int | None = None,
+) -> YelpDay:
     """Fetch (resumable), check, normalize D. Raises DataQualityError on a blocking check
     failure (after recording it). `max_calls` defaults to YELP_DAILY_CALL_BUDGET."""
     from include.connections import pg_connect
@@ -42,11 +47,15 @@ def ingest_day(day: date, ctx: RunContext, conn_id: str = "source_db", client=No
 
     if client is None:
         client = yelp_client.from_connection(
-            max_calls=max_calls if max_calls is not None else daily_call_budget())
+            max_calls=max_calls if max_calls is not None else daily_call_budget()
+        )
     with pg_connect(conn_id, autocommit=True) as conn:
         fetched = fetch(conn, day, client)
-        results = validate_suite(SEARCH_SUITE, day, conn_id) + \
-            validate_suite(REVIEW_SUITE, day, conn_id) + [completeness_check(day, fetched)]
+        results = (
+            validate_suite(SEARCH_SUITE, day, conn_id)
+            + validate_suite(REVIEW_SUITE, day, conn_id)
+            + [completeness_check(day, fetched)]
+        )
         record_checks(conn, ctx, results)
         raise_on_failures(results)
         changed = normalize_yelp(conn, day)

@@ -13,27 +13,54 @@ from include.sources.yelp.parser import PRICES
 SEARCH_SUITE = Suite(
     name="yelp_search",
     target="raw.yelp_search",
-    query=("select *, rating::float8 as rating_value from raw.yelp_search "
-           "where logical_date = '{batch_id}'"),
+    query=(
+        "select *, rating::float8 as rating_value from raw.yelp_search "
+        "where logical_date = '{batch_id}'"
+    ),
     checks=(
-        Check("yelp_business_unique_per_county_search", "uniqueness",
-              lambda: gxe().ExpectCompoundColumnsToBeUnique(
-                  column_list=["county_fips", "business_id"])),
-        Check("yelp_business_id_not_null", "completeness",
-              lambda: gxe().ExpectColumnValuesToNotBeNull(column="business_id")),
-        Check("yelp_rating_half_steps_1_to_5", "validity",
-              lambda: gxe().ExpectColumnValuesToBeInSet(
-                  column="rating_value", value_set=[1 + i / 2 for i in range(9)])),
-        Check("yelp_price_dollar_signs_or_null", "validity",
-              lambda: gxe().ExpectColumnValuesToBeInSet(column="price", value_set=list(PRICES))),
-        Check("yelp_latitude_in_range", "validity",
-              lambda: gxe().ExpectColumnValuesToBeBetween(column="latitude", min_value=-90,
-                                                          max_value=90)),
-        Check("yelp_longitude_in_range", "validity",
-              lambda: gxe().ExpectColumnValuesToBeBetween(column="longitude", min_value=-180,
-                                                          max_value=180)),
-        Check("yelp_review_count_non_negative", "validity",
-              lambda: gxe().ExpectColumnValuesToBeBetween(column="review_count", min_value=0)),
+        Check(
+            "yelp_business_unique_per_county_search",
+            "uniqueness",
+            lambda: gxe().ExpectCompoundColumnsToBeUnique(
+                column_list=["county_fips", "business_id"]
+            ),
+        ),
+        Check(
+            "yelp_business_id_not_null",
+            "completeness",
+            lambda: gxe().ExpectColumnValuesToNotBeNull(column="business_id"),
+        ),
+        Check(
+            "yelp_rating_half_steps_1_to_5",
+            "validity",
+            lambda: gxe().ExpectColumnValuesToBeInSet(
+                column="rating_value", value_set=[1 + i / 2 for i in range(9)]
+            ),
+        ),
+        Check(
+            "yelp_price_dollar_signs_or_null",
+            "validity",
+            lambda: gxe().ExpectColumnValuesToBeInSet(column="price", value_set=list(PRICES)),
+        ),
+        Check(
+            "yelp_latitude_in_range",
+            "validity",
+            lambda: gxe().ExpectColumnValuesToBeBetween(
+                column="latitude", min_value=-90, max_value=90
+            ),
+        ),
+        Check(
+            "yelp_longitude_in_range",
+            "validity",
+            lambda: gxe().ExpectColumnValuesToBeBetween(
+                column="longitude", min_value=-180, max_value=180
+            ),
+        ),
+        Check(
+            "yelp_review_count_non_negative",
+            "validity",
+            lambda: gxe().ExpectColumnValuesToBeBetween(column="review_count", min_value=0),
+        ),
     ),
 )
 
@@ -42,13 +69,21 @@ REVIEW_SUITE = Suite(
     target="raw.yelp_review",
     query="select * from raw.yelp_review where logical_date = '{batch_id}'",
     checks=(
-        Check("yelp_review_id_unique", "uniqueness",
-              lambda: gxe().ExpectColumnValuesToBeUnique(column="review_id")),
-        Check("yelp_review_rating_1_to_5", "validity",
-              lambda: gxe().ExpectColumnValuesToBeBetween(column="rating", min_value=1,
-                                                          max_value=5)),
-        Check("yelp_review_user_not_null", "completeness",
-              lambda: gxe().ExpectColumnValuesToNotBeNull(column="user_id")),
+        Check(
+            "yelp_review_id_unique",
+            "uniqueness",
+            lambda: gxe().ExpectColumnValuesToBeUnique(column="review_id"),
+        ),
+        Check(
+            "yelp_review_rating_1_to_5",
+            "validity",
+            lambda: gxe().ExpectColumnValuesToBeBetween(column="rating", min_value=1, max_value=5),
+        ),
+        Check(
+            "yelp_review_user_not_null",
+            "completeness",
+            lambda: gxe().ExpectColumnValuesToNotBeNull(column="user_id"),
+        ),
     ),
 )
 
@@ -57,6 +92,16 @@ def completeness_check(day: date, fetched) -> CheckResult:
     """`warn` while the day's queue has items left (a quota or budget stop)."""
     left = sum(fetched.pending.values())
     return CheckResult(
-        "yelp_day_complete", "completeness", "yelp.progress", "pass" if left == 0 else "warn",
-        left, 0, {"pending": fetched.pending, "stopped": fetched.stopped,
-                  "calls": fetched.calls, "day": day.isoformat()})
+        "yelp_day_complete",
+        "completeness",
+        "yelp.progress",
+        "pass" if left == 0 else "warn",
+        left,
+        0,
+        {
+            "pending": fetched.pending,
+            "stopped": fetched.stopped,
+            "calls": fetched.calls,
+            "day": day.isoformat(),
+        },
+    )

@@ -12,9 +12,18 @@ from urllib.parse import quote
 
 import orjson
 
-from include.sources.yelp.parser import (Review, SearchPage, YelpError, YelpQuotaExhausted,
-                                         _html_title, _looks_html, migrated_business_id,
-                                         parse_error, parse_reviews, parse_search)
+from include.sources.yelp.parser import (
+    Review,
+    SearchPage,
+    YelpError,
+    YelpQuotaExhausted,
+    _html_title,
+    _looks_html,
+    migrated_business_id,
+    parse_error,
+    parse_reviews,
+    parse_search,
+)
 from include.sources.yelp.settings import DEFAULT_BASE_URL, MAX_MIGRATIONS, MAX_PAGE_SIZE
 
 log = logging.getLogger(__name__)
@@ -22,7 +31,7 @@ _CAP_ERROR = re.compile(r"limit\s*\+\s*offset|too many results", re.I)
 _CAP_VALUE = re.compile(r"<=\s*(\d+)")
 
 
-def from_connection(conn_id: str = "yelp_api", **kwargs) -> "YelpClient":
+def from_connection(conn_id: str = "yelp_api", **kwargs) -> YelpClient:
     """A YelpClient for the `yelp_api` connection; kwargs (max_calls, page_size,
     session...) go to YelpClient."""
     from include.connections import get_connection
@@ -41,9 +50,17 @@ class YelpClient:
     `retry_statuses`): the client must read a 429's body to tell a per-second limit
     from a spent daily quota."""
 
-    def __init__(self, base_url: str, api_key: str, *, max_calls: int | None = None,
-                 page_size: int = MAX_PAGE_SIZE, session=None, rps_retries: int = 5,
-                 rps_backoff: float = 0.2):
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        *,
+        max_calls: int | None = None,
+        page_size: int = MAX_PAGE_SIZE,
+        session=None,
+        rps_retries: int = 5,
+        rps_backoff: float = 0.2,
+    ):
         from include.connections.http import retrying_session
 
         if not api_key:
@@ -59,7 +76,10 @@ class YelpClient:
         self.rps_backoff = rps_backoff
         self.calls = 0
         self.rate_limit: dict[str, int | str | None] = {
-            "daily_limit": None, "remaining": None, "reset_time": None}
+            "daily_limit": None,
+            "remaining": None,
+            "reset_time": None,
+        }
         self.result_cap: int | None = None  # learned from the first over-the-cap answer
         self._sleep = time.sleep
 
@@ -79,16 +99,23 @@ class YelpClient:
         if self.max_calls is not None and self.calls >= self.max_calls:
             raise YelpQuotaExhausted(
                 "CALL_BUDGET_SPENT",
-                f"the client's budget of {self.max_calls} calls is spent; not calling {path}")
+                f"the client's budget of {self.max_calls} calls is spent; not calling {path}",
+            )
         try:
             resp = self.session.get(
-                self.base_url + path, params=params, allow_redirects=False,
-                headers={"Authorization": f"Bearer {self._api_key}",
-                         "Accept": "application/json"})
+                self.base_url + path,
+                params=params,
+                allow_redirects=False,
+                headers={"Authorization": f"Bearer {self._api_key}", "Accept": "application/json"},
+            )
         except requests.RequestException as exc:
             self.calls += 1
-            raise self._error(YelpError, "CONNECTION_ERROR",
-                              f"GET {path} failed: {type(exc).__name__}: {exc}", None) from exc
+            raise self._error(
+                YelpError,
+                "CONNECTION_ERROR",
+                f"GET {path} failed: {type(exc).__name__}: {exc}",
+                None,
+            ) from exc
         retries = getattr(getattr(resp, "raw", None), "retries", None)
         self.calls += 1 + len(getattr(retries, "history", ()) or ())
         self._read_rate_limit(path, resp)
@@ -106,12 +133,19 @@ class YelpClient:
             except (KeyError, ValueError):
                 return None
 
-        self.rate_limit = {"daily_limit": as_int("RateLimit-DailyLimit"),
-                           "remaining": as_int("RateLimit-Remaining"),
-                           "reset_time": headers.get("RateLimit-ResetTime")}
-        log.info("Yelp GET %s -> HTTP %s; rate limit %s of %s left, resets %s", path,
-                 resp.status_code, self.rate_limit["remaining"], self.rate_limit["daily_limit"],
-                 self.rate_limit["reset_time"])
+        self.rate_limit = {
+            "daily_limit": as_int("RateLimit-DailyLimit"),
+            "remaining": as_int("RateLimit-Remaining"),
+            "reset_time": headers.get("RateLimit-ResetTime"),
+        }
+        log.info(
+            "Yelp GET %s -> HTTP %s; rate limit %s of %s left, resets %s",
+            path,
+            resp.status_code,
+            self.rate_limit["remaining"],
+            self.rate_limit["daily_limit"],
+            self.rate_limit["reset_time"],
+        )
 
     def _get(self, path: str, params: dict | None = None):
         """GET with the per-second 429 backed off and retried; raises on a spent quota."""
@@ -123,14 +157,21 @@ class YelpClient:
             if code == "ACCESS_LIMIT_REACHED":
                 raise self._error(YelpQuotaExhausted, code, description, 429)
             if attempt == self.rps_retries:
-                raise self._error(YelpError, code,
-                                  f"{description} (still limited after {attempt} retries)", 429)
-            delay = self.rps_backoff * 2 ** attempt
+                raise self._error(
+                    YelpError, code, f"{description} (still limited after {attempt} retries)", 429
+                )
+            delay = self.rps_backoff * 2**attempt
             retry_after = resp.headers.get("Retry-After", "")
             if retry_after.isdigit():
                 delay = max(delay, min(float(retry_after), 60.0))
-            log.info("Yelp %s on %s: retry %d/%d in %.2fs", code, path, attempt + 1,
-                     self.rps_retries, delay)
+            log.info(
+                "Yelp %s on %s: retry %d/%d in %.2fs",
+                code,
+                path,
+                attempt + 1,
+                self.rps_retries,
+                delay,
+            )
             self._sleep(delay)
         raise AssertionError("unreachable")
 
@@ -142,16 +183,22 @@ class YelpClient:
             raise self._error(YelpError, code, f"GET {path}: {description}", resp.status_code)
         if _looks_html(text, resp.headers.get("Content-Type", "")):
             raise self._error(
-                YelpError, "HTML_RESPONSE",
+                YelpError,
+                "HTML_RESPONSE",
                 f"GET {path} answered an HTML page with status 200 "
                 f"({_html_title(text) or 'no title'}): a bad key page, a proxy or a captive "
-                "portal; check the yelp_api connection", 200)
+                "portal; check the yelp_api connection",
+                200,
+            )
         try:
             return orjson.loads(text)  # ~2x json.loads on search pages
         except ValueError as exc:
-            raise self._error(YelpError, "INVALID_JSON",
-                              f"GET {path} body is not valid JSON ({exc}); first bytes: "
-                              f"{text[:120]!r}", 200) from exc
+            raise self._error(
+                YelpError,
+                "INVALID_JSON",
+                f"GET {path} body is not valid JSON ({exc}); first bytes: {text[:120]!r}",
+                200,
+            ) from exc
 
     def search_page(self, location: str, offset: int) -> SearchPage | None:
         """One page of businesses at `offset`, or None when `offset` is at or past the
@@ -201,12 +248,16 @@ class YelpClient:
                 new_id = migrated_business_id(resp.content, resp.headers.get("Location"))
                 if not new_id or new_id == current:
                     code, description = parse_error(resp.status_code, resp.content)
-                    raise self._error(YelpError, code,
-                                      f"GET {path}: redirect without a new business id "
-                                      f"({description})", resp.status_code)
+                    raise self._error(
+                        YelpError,
+                        code,
+                        f"GET {path}: redirect without a new business id ({description})",
+                        resp.status_code,
+                    )
                 log.info("Yelp business %s migrated to %s", current, new_id)
                 current = new_id
                 continue
             return current, parse_reviews(self._json(resp, path), current)
-        raise YelpError("TOO_MANY_MIGRATIONS",
-                        f"business {business_id} moved more than {MAX_MIGRATIONS} times")
+        raise YelpError(
+            "TOO_MANY_MIGRATIONS", f"business {business_id} moved more than {MAX_MIGRATIONS} times"
+        )

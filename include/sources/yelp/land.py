@@ -18,12 +18,43 @@ from include.landing import read_sql
 
 log = logging.getLogger(__name__)
 
-SEARCH_COLS = ("logical_date", "county_fips", "business_id", "search_offset", "alias", "name",
-               "is_closed", "url", "phone", "review_count", "rating", "price", "latitude",
-               "longitude", "address1", "address2", "address3", "city", "zip_code", "country",
-               "state", "categories", "transactions")
-REVIEW_COLS = ("logical_date", "business_id", "review_id", "user_id", "user_name",
-               "user_profile_url", "user_image_url", "rating", "text", "time_created")
+SEARCH_COLS = (
+    "logical_date",
+    "county_fips",
+    "business_id",
+    "search_offset",
+    "alias",
+    "name",
+    "is_closed",
+    "url",
+    "phone",
+    "review_count",
+    "rating",
+    "price",
+    "latitude",
+    "longitude",
+    "address1",
+    "address2",
+    "address3",
+    "city",
+    "zip_code",
+    "country",
+    "state",
+    "categories",
+    "transactions",
+)
+REVIEW_COLS = (
+    "logical_date",
+    "business_id",
+    "review_id",
+    "user_id",
+    "user_name",
+    "user_profile_url",
+    "user_image_url",
+    "rating",
+    "text",
+    "time_created",
+)
 _COPY_SEARCH = f"copy raw.yelp_search ({', '.join(SEARCH_COLS)}) from stdin"
 _COPY_REVIEWS = f"copy yelp_review_in ({', '.join(REVIEW_COLS)}) from stdin"
 
@@ -52,16 +83,39 @@ def _pending(conn, day: date, item_type: str) -> list[tuple]:
     return conn.execute(
         "select item_key, location, next_offset from yelp.progress where logical_date = %s "
         "and item_type = %s and status = 'pending' order by item_key",
-        (day, item_type)).fetchall()
+        (day, item_type),
+    ).fetchall()
 
 
 def search_rows(day: date, county_fips: str, offset: int, businesses) -> list[tuple]:
-    return [(day, county_fips, b.business_id, offset + i, b.alias, b.name, b.is_closed, b.url,
-             b.phone or None, b.review_count, b.rating, b.price, b.latitude, b.longitude,
-             b.address1, b.address2, b.address3, b.city, b.zip_code, b.country, b.state,
-             orjson.dumps([list(c) for c in b.categories]).decode(),
-             orjson.dumps(list(b.transactions)).decode())
-            for i, b in enumerate(businesses)]
+    return [
+        (
+            day,
+            county_fips,
+            b.business_id,
+            offset + i,
+            b.alias,
+            b.name,
+            b.is_closed,
+            b.url,
+            b.phone or None,
+            b.review_count,
+            b.rating,
+            b.price,
+            b.latitude,
+            b.longitude,
+            b.address1,
+            b.address2,
+            b.address3,
+            b.city,
+            b.zip_code,
+            b.country,
+            b.state,
+            orjson.dumps([list(c) for c in b.categories]).decode(),
+            orjson.dumps(list(b.transactions)).decode(),
+        )
+        for i, b in enumerate(businesses)
+    ]
 
 
 def land_search_page(conn, day: date, county_fips: str, page) -> int:
@@ -73,9 +127,15 @@ def land_search_page(conn, day: date, county_fips: str, page) -> int:
     against alternatives in docs/benchmarks.md."""
     rows = search_rows(day, county_fips, page.offset, page.businesses)
     with conn.transaction():
-        conn.execute(read_sql(__file__, "page_prep"),
-                     {"d": day, "c": county_fips, "ids": [r[2] for r in rows],
-                      "next": page.offset + len(page.businesses)})
+        conn.execute(
+            read_sql(__file__, "page_prep"),
+            {
+                "d": day,
+                "c": county_fips,
+                "ids": [r[2] for r in rows],
+                "next": page.offset + len(page.businesses),
+            },
+        )
         with conn.cursor().copy(_COPY_SEARCH) as copy:
             for row in rows:
                 copy.write_row(row)
@@ -88,16 +148,30 @@ def land_reviews(conn, day: date, asked_id: str, final_id: str, reviews) -> int:
         conn.execute(read_sql(__file__, "review_stage"))
         with conn.cursor().copy(_COPY_REVIEWS) as copy:
             for r in reviews:
-                copy.write_row((day, final_id, r.review_id, r.user_id, r.user_name,
-                                r.user_profile_url, r.user_image_url, r.rating, r.text,
-                                r.time_created))
+                copy.write_row(
+                    (
+                        day,
+                        final_id,
+                        r.review_id,
+                        r.user_id,
+                        r.user_name,
+                        r.user_profile_url,
+                        r.user_image_url,
+                        r.rating,
+                        r.text,
+                        r.time_created,
+                    )
+                )
         conn.execute(read_sql(__file__, "upsert_reviews"))
         if final_id != asked_id:
-            conn.execute(read_sql(__file__, "record_move"),
-                         {"old": asked_id, "new": final_id, "d": day})
-        conn.execute("update yelp.progress set status = 'done', detail = %s, updated_at = now() "
-                     "where logical_date = %s and item_type = 'reviews' and item_key = %s",
-                     (None if final_id == asked_id else f"moved to {final_id}", day, asked_id))
+            conn.execute(
+                read_sql(__file__, "record_move"), {"old": asked_id, "new": final_id, "d": day}
+            )
+        conn.execute(
+            "update yelp.progress set status = 'done', detail = %s, updated_at = now() "
+            "where logical_date = %s and item_type = 'reviews' and item_key = %s",
+            (None if final_id == asked_id else f"moved to {final_id}", day, asked_id),
+        )
     return len(reviews)
 
 
@@ -111,20 +185,30 @@ def fetch(conn, day: date, client) -> YelpFetch:
         for county_fips, location, next_offset in _pending(conn, day, "search"):
             for page in client.search_all(location, start_offset=next_offset):
                 outcome.businesses += land_search_page(conn, day, county_fips, page)
-            conn.execute("update yelp.progress set status = 'done', updated_at = now() "
-                         "where logical_date = %s and item_type = 'search' and item_key = %s",
-                         (day, county_fips))
+            conn.execute(
+                "update yelp.progress set status = 'done', updated_at = now() "
+                "where logical_date = %s and item_type = 'search' and item_key = %s",
+                (day, county_fips),
+            )
         seed_reviews(conn, day)
         for business_id, _, _ in _pending(conn, day, "reviews"):
             final_id, reviews = client.reviews(business_id)
             outcome.reviews += land_reviews(conn, day, business_id, final_id, reviews)
     except YelpQuotaExhausted as exc:
         outcome.stopped = str(exc)
-        log.warning("Yelp quota/budget reached after %s calls: stopping with what the run "
-                    "has; the next run for %s resumes", client.calls, day)
-    outcome.pending = dict(conn.execute(
-        "select item_type, count(*) from yelp.progress where logical_date = %s and "
-        "status = 'pending' group by 1", (day,)).fetchall())
+        log.warning(
+            "Yelp quota/budget reached after %s calls: stopping with what the run "
+            "has; the next run for %s resumes",
+            client.calls,
+            day,
+        )
+    outcome.pending = dict(
+        conn.execute(
+            "select item_type, count(*) from yelp.progress where logical_date = %s and "
+            "status = 'pending' group by 1",
+            (day,),
+        ).fetchall()
+    )
     outcome.calls = client.calls
     outcome.rate_limit = dict(getattr(client, "rate_limit", {}) or {})
     return outcome

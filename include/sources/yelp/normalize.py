@@ -18,14 +18,23 @@ def _refresh_bridge(conn, bridge: str, column: str, params: dict) -> int:
     """Upsert D's links as current; links of businesses seen on D that D no longer lists
     are no longer current."""
     conn.execute(read_sql(__file__, f"day_{bridge}"), params)
-    n = upsert(conn, bridge, ("business_id", column), ("business_id", column, "is_current"),
-               "select business_id, link, true from yelp_day_link", params)
-    n += conn.execute(sql.SQL(
-        "update oltp.{t} as o set is_current = false, updated_at = now() "
-        "where o.is_current and o.business_id in (select final_business_id "
-        "from yelp.ready_search where logical_date = %(d)s) "
-        "and (o.business_id, o.{c}) not in (select business_id, link from yelp_day_link)"
-    ).format(t=sql.Identifier(bridge), c=sql.Identifier(column)), params).rowcount
+    n = upsert(
+        conn,
+        bridge,
+        ("business_id", column),
+        ("business_id", column, "is_current"),
+        "select business_id, link, true from yelp_day_link",
+        params,
+    )
+    n += conn.execute(
+        sql.SQL(
+            "update oltp.{t} as o set is_current = false, updated_at = now() "
+            "where o.is_current and o.business_id in (select final_business_id "
+            "from yelp.ready_search where logical_date = %(d)s) "
+            "and (o.business_id, o.{c}) not in (select business_id, link from yelp_day_link)"
+        ).format(t=sql.Identifier(bridge), c=sql.Identifier(column)),
+        params,
+    ).rowcount
     conn.execute("drop table yelp_day_link")
     return n
 
@@ -37,25 +46,49 @@ def normalize_yelp(conn, day: date) -> dict[str, int]:
     with conn.transaction():
         conn.execute(read_sql(__file__, "placed_business"), p)
         changed["oltp.city"] = upsert(
-            conn, "city", ("state_code", "city_name"), ("state_code", "city_name", "county_fips"),
-            read_sql(__file__, "city"), p)
+            conn,
+            "city",
+            ("state_code", "city_name"),
+            ("state_code", "city_name", "county_fips"),
+            read_sql(__file__, "city"),
+            p,
+        )
         changed["oltp.business"] = conn.execute(read_sql(__file__, "business"), p).rowcount
         changed["oltp.category"] = upsert(
-            conn, "category", ("category_alias",), ("category_alias", "title"),
-            read_sql(__file__, "category"), p)
+            conn,
+            "category",
+            ("category_alias",),
+            ("category_alias", "title"),
+            read_sql(__file__, "category"),
+            p,
+        )
         changed["oltp.transaction_type"] = conn.execute(
-            read_sql(__file__, "transaction_type"), p).rowcount
+            read_sql(__file__, "transaction_type"), p
+        ).rowcount
         for bridge, column in BRIDGES.items():
             changed[f"oltp.{bridge}"] = _refresh_bridge(conn, bridge, column, p)
         changed["oltp.yelp_user"] = upsert(
-            conn, "yelp_user", ("user_id",), ("user_id", "user_name", "profile_url", "image_url"),
-            read_sql(__file__, "yelp_user"), p)
+            conn,
+            "yelp_user",
+            ("user_id",),
+            ("user_id", "user_name", "profile_url", "image_url"),
+            read_sql(__file__, "yelp_user"),
+            p,
+        )
         changed["oltp.review"] = upsert(
-            conn, "review", ("review_id",),
+            conn,
+            "review",
+            ("review_id",),
             ("review_id", "business_id", "user_id", "rating", "text_excerpt", "created_at"),
-            read_sql(__file__, "review"), p)
+            read_sql(__file__, "review"),
+            p,
+        )
         changed["oltp.business_holding"] = upsert(
-            conn, "business_holding", ("business_id", "holding_date"),
+            conn,
+            "business_holding",
+            ("business_id", "holding_date"),
             ("business_id", "holding_date", "rating", "review_count", "is_closed"),
-            read_sql(__file__, "business_holding"), p)
+            read_sql(__file__, "business_holding"),
+            p,
+        )
     return changed

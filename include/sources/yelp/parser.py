@@ -26,13 +26,11 @@ Parsing choices:
 from __future__ import annotations
 
 import json
-
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
-
 
 PACIFIC = ZoneInfo("America/Los_Angeles")
 PRICES = ("$", "$$", "$$$", "$$$$")
@@ -118,8 +116,10 @@ def _opt_str(obj: dict, key: str, where: str) -> str | None:
 def _req_str(obj: dict, key: str, where: str, allow_empty: bool = False) -> str:
     value = obj.get(key)
     if not isinstance(value, str) or (not value and not allow_empty):
-        raise _malformed(f"{where}.{key} is missing or not a "
-                         f"{'string' if allow_empty else 'non-empty string'}: {value!r}")
+        raise _malformed(
+            f"{where}.{key} is missing or not a "
+            f"{'string' if allow_empty else 'non-empty string'}: {value!r}"
+        )
     return value
 
 
@@ -139,8 +139,11 @@ def _strip_tracking(url: str | None) -> str | None:
     if "?" not in url:  # nothing to strip (the common case in bulk pages): skip the parse
         return url
     parts = urlsplit(url)
-    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
-             if not _TRACKING_PARAMS.match(k)]
+    query = [
+        (k, v)
+        for k, v in parse_qsl(parts.query, keep_blank_values=True)
+        if not _TRACKING_PARAMS.match(k)
+    ]
     return urlunsplit(parts._replace(query=urlencode(query)))
 
 
@@ -172,8 +175,12 @@ def parse_business(obj, where: str = "business") -> Business:
     for i, cat in enumerate(categories):
         if not isinstance(cat, dict):
             raise _malformed(f"{where}.categories[{i}] is not an object: {cat!r}")
-        pairs.append((_req_str(cat, "alias", f"{where}.categories[{i}]"),
-                      _req_str(cat, "title", f"{where}.categories[{i}]")))
+        pairs.append(
+            (
+                _req_str(cat, "alias", f"{where}.categories[{i}]"),
+                _req_str(cat, "title", f"{where}.categories[{i}]"),
+            )
+        )
     return Business(
         business_id=business_id,
         alias=_req_str(obj, "alias", where),
@@ -201,8 +208,7 @@ def parse_business(obj, where: str = "business") -> Business:
 def _error_in_payload(payload: dict) -> None:
     err = payload.get("error")
     if isinstance(err, dict):
-        raise YelpError(str(err.get("code") or "UNKNOWN_ERROR"),
-                        str(err.get("description") or ""))
+        raise YelpError(str(err.get("code") or "UNKNOWN_ERROR"), str(err.get("description") or ""))
 
 
 def parse_search(payload: dict) -> tuple[list[Business], int]:
@@ -230,7 +236,7 @@ def parse_time_created(value: str, where: str = "time_created") -> datetime:
         raise _malformed(f"{where} {value!r} is not 'YYYY-MM-DD HH:MM:SS'") from exc
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=PACIFIC)
-    return parsed.astimezone(timezone.utc)
+    return parsed.astimezone(UTC)
 
 
 def parse_reviews(payload: dict, business_id: str) -> list[Review]:
@@ -256,17 +262,19 @@ def parse_reviews(payload: dict, business_id: str) -> list[Review]:
         if isinstance(rating, bool) or not isinstance(rating, int) or not 1 <= rating <= 5:
             raise _malformed(f"{where}.rating is missing or not an integer 1-5: {rating!r}")
         text = rev.get("text")
-        out.append(Review(
-            review_id=_req_str(rev, "id", where),
-            business_id=business_id,
-            user_id=_req_str(user, "id", f"{where}.user"),
-            user_name=_opt_str(user, "name", f"{where}.user"),
-            user_profile_url=_opt_str(user, "profile_url", f"{where}.user"),
-            user_image_url=_opt_str(user, "image_url", f"{where}.user"),
-            rating=rating,
-            text=text if isinstance(text, str) else "",
-            time_created=parse_time_created(rev.get("time_created"), f"{where}.time_created"),
-        ))
+        out.append(
+            Review(
+                review_id=_req_str(rev, "id", where),
+                business_id=business_id,
+                user_id=_req_str(user, "id", f"{where}.user"),
+                user_name=_opt_str(user, "name", f"{where}.user"),
+                user_profile_url=_opt_str(user, "profile_url", f"{where}.user"),
+                user_image_url=_opt_str(user, "image_url", f"{where}.user"),
+                rating=rating,
+                text=text if isinstance(text, str) else "",
+                time_created=parse_time_created(rev.get("time_created"), f"{where}.time_created"),
+            )
+        )
     return out
 
 
@@ -286,7 +294,8 @@ def parse_error(status: int, body: bytes | str) -> tuple[str, str]:
         title = _html_title(text)
         return "HTML_RESPONSE", (
             f"HTTP {status} answered an HTML page ({title or 'no title'}) instead of JSON: "
-            "a bad key page, a proxy or a captive portal; check the yelp_api connection")
+            "a bad key page, a proxy or a captive portal; check the yelp_api connection"
+        )
     try:
         payload = json.loads(text)
     except ValueError:

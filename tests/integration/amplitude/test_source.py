@@ -13,7 +13,8 @@ import requests
 
 from include.connections import get_connection
 from include.connections.http import retrying_session
-from include.sources.amplitude.client import AmplitudeClient, from_connection as amplitude_client
+from include.sources.amplitude.client import AmplitudeClient
+from include.sources.amplitude.client import from_connection as amplitude_client
 from include.sources.amplitude.parser import AmplitudeError, Event, Quarantined, iter_events
 from tests.helpers import control, request_counts
 
@@ -28,14 +29,20 @@ def _conn():
 
 def _raw(start: str, end: str) -> requests.Response:
     conn = _conn()
-    return requests.get(f"{conn.host}/api/2/export", params={"start": start, "end": end},
-                        auth=(conn.login, conn.password), timeout=30)
+    return requests.get(
+        f"{conn.host}/api/2/export",
+        params={"start": start, "end": end},
+        auth=(conn.login, conn.password),
+        timeout=30,
+    )
 
 
 def _raw_line_count(body: bytes) -> int:
     with zipfile.ZipFile(io.BytesIO(body)) as zf:
-        return sum(len([ln for ln in gzip.decompress(zf.read(n)).splitlines() if ln.strip()])
-                   for n in zf.namelist())
+        return sum(
+            len([ln for ln in gzip.decompress(zf.read(n)).splitlines() if ln.strip()])
+            for n in zf.namelist()
+        )
 
 
 def _client() -> AmplitudeClient:
@@ -44,14 +51,16 @@ def _client() -> AmplitudeClient:
 
 def _events(paths):
     items = [i for p in paths for i in iter_events(p)]
-    return ([i for i in items if isinstance(i, Event)],
-            [i for i in items if isinstance(i, Quarantined)])
+    return (
+        [i for i in items if isinstance(i, Event)],
+        [i for i in items if isinstance(i, Quarantined)],
+    )
 
 
 @pytest.fixture(autouse=True)
 def _reset():
     if "AIRFLOW_CONN_AMPLITUDE_API" not in os.environ:
-        pytest.fail("run under `make test` (or eval \"$(make -s env)\") so the connections exist")
+        pytest.fail('run under `make test` (or eval "$(make -s env)") so the connections exist')
     control({})
     yield
     control({})
@@ -82,8 +91,9 @@ def test_day_exports_and_parses(tmp_path):
 
 def test_bad_credentials_surface_clearly(tmp_path):
     conn = _conn()
-    client = AmplitudeClient(conn.host, conn.login, "wrong-secret",
-                             session=retrying_session(total=1, backoff=0.01))
+    client = AmplitudeClient(
+        conn.host, conn.login, "wrong-secret", session=retrying_session(total=1, backoff=0.01)
+    )
     with pytest.raises(AmplitudeError) as err:
         client.export_day(DAY, tmp_path)
     assert err.value.status == 401 and "wrong-secret" not in str(err.value)
@@ -93,8 +103,10 @@ def test_404_is_an_empty_day(tmp_path):
     control({"amplitude": "404"})
     assert _raw("20240301T00", "20240301T23").status_code == 404
     assert _client().export_day(DAY, tmp_path) == []
-    assert _client().export_to_file(datetime(2024, 3, 1), datetime(2024, 3, 1, 23),
-                                    tmp_path / "x.zip") is None
+    assert (
+        _client().export_to_file(datetime(2024, 3, 1), datetime(2024, 3, 1, 23), tmp_path / "x.zip")
+        is None
+    )
     assert list(tmp_path.iterdir()) == []
 
 
@@ -129,7 +141,7 @@ def test_504_once_is_retried(tmp_path):
 
 def test_504_always_surfaces_a_clear_error(tmp_path):
     control({"amplitude": "504"})
-    with pytest.raises(AmplitudeError, match="504.*timed out") as err:
+    with pytest.raises(AmplitudeError, match=r"504.*timed out") as err:
         _client().export_day(DAY, tmp_path)
     assert err.value.status == 504
     assert request_counts()["amplitude"] == 4  # the first call and 3 retries

@@ -27,8 +27,11 @@ def _wire_events(day: date) -> list[dict]:
     out = []
     with zipfile.ZipFile(io.BytesIO(amplitude_export(day))) as zf:
         for name in zf.namelist():
-            out += [json.loads(line) for line in
-                    gzip.decompress(zf.read(name)).decode().splitlines() if line.strip()]
+            out += [
+                json.loads(line)
+                for line in gzip.decompress(zf.read(name)).decode().splitlines()
+                if line.strip()
+            ]
     return out
 
 
@@ -41,8 +44,13 @@ def _expected(days_events: list[list[dict]]):
     props = sum(len(e.get(f) or {}) for e in first.values() for f in PROPERTY_FIELDS)
     users = defaultdict(set)
     for e in first.values():
-        users[(date.fromisoformat(e["event_time"][:10]), e.get("platform") or "(unknown)",
-               e.get("country") or "(unknown)")].add(e["amplitude_id"])
+        users[
+            (
+                date.fromisoformat(e["event_time"][:10]),
+                e.get("platform") or "(unknown)",
+                e.get("country") or "(unknown)",
+            )
+        ].add(e["amplitude_id"])
     return first, props, {k: len(v) for k, v in users.items()}
 
 
@@ -51,8 +59,8 @@ def _warehouse_day(day: date, run_id: str):
     from include.dbt.runner import run_dbt
     from include.lake.export import export_day
     from include.quality import raise_on_failures
-    from include.warehouse.reconcile import reconcile_warehouse
     from include.warehouse import get_warehouse
+    from include.warehouse.reconcile import reconcile_warehouse
 
     export_day(day)
     get_warehouse().load_day(day)
@@ -65,17 +73,32 @@ def _warehouse_day(day: date, run_id: str):
 def _marts():
     """The marts' content for the two days (not _loaded_at, which a rerun moves on)."""
     with pg_connect("warehouse_db") as conn:
-        return {t: conn.execute(f"select md5(coalesce(string_agg(x::text, ',' order by "
-                                f"x::text), '')), count(*) from (select {cols} from marts.{t} "
-                                f"where {c} between %s and %s) x", (D1 - timedelta(days=1), D2)
-                                ).fetchone()
-                for t, cols, c in (
-                    ("fct_amplitude_event", "insert_id, event_time, event_date, event_type, "
-                     "user_id, device_id, platform, country, export_day", "export_day"),
-                    ("amplitude_event_property", "insert_id, property_type, key, value, "
-                     "export_day", "export_day"),
-                    ("fct_amplitude_daily_active_users", "event_date, platform, country, "
-                     "active_users, events", "event_date"))}
+        return {
+            t: conn.execute(
+                f"select md5(coalesce(string_agg(x::text, ',' order by "
+                f"x::text), '')), count(*) from (select {cols} from marts.{t} "
+                f"where {c} between %s and %s) x",
+                (D1 - timedelta(days=1), D2),
+            ).fetchone()
+            for t, cols, c in (
+                (
+                    "fct_amplitude_event",
+                    "insert_id, event_time, event_date, event_type, "
+                    "user_id, device_id, platform, country, export_day",
+                    "export_day",
+                ),
+                (
+                    "amplitude_event_property",
+                    "insert_id, property_type, key, value, export_day",
+                    "export_day",
+                ),
+                (
+                    "fct_amplitude_daily_active_users",
+                    "event_date, platform, country, active_users, events",
+                    "event_date",
+                ),
+            )
+        }
 
 
 @pytest.fixture
@@ -87,8 +110,10 @@ def clean_days():
     days = (D1, D2)
     with pg_connect("source_db") as conn:  # forget earlier runs of these days
         conn.execute("delete from raw.amplitude_event where export_day = any(%s)", (list(days),))
-        conn.execute("delete from lake.exports where day = any(%s) and table_name like "
-                     "'amplitude%%'", (list(days),))
+        conn.execute(
+            "delete from lake.exports where day = any(%s) and table_name like 'amplitude%%'",
+            (list(days),),
+        )
     with pg_connect("warehouse_db") as conn:
         for t in ("amplitude_event", "amplitude_event_property"):
             if conn.execute("select to_regclass(%s)", (f"staging.{t}",)).fetchone()[0]:
@@ -96,24 +121,28 @@ def clean_days():
         for t in ("fct_amplitude_event", "amplitude_event_property"):
             if conn.execute("select to_regclass(%s)", (f"marts.{t}",)).fetchone()[0]:
                 conn.execute(f"delete from marts.{t} where export_day = any(%s)", (list(days),))
-        if conn.execute("select to_regclass('marts.fct_amplitude_daily_active_users')"
-                        ).fetchone()[0]:
-            conn.execute("delete from marts.fct_amplitude_daily_active_users where event_date "
-                         "between %s and %s", (D1 - timedelta(days=1), D2))
+        if conn.execute("select to_regclass('marts.fct_amplitude_daily_active_users')").fetchone()[
+            0
+        ]:
+            conn.execute(
+                "delete from marts.fct_amplitude_daily_active_users where event_date "
+                "between %s and %s",
+                (D1 - timedelta(days=1), D2),
+            )
     yield
     control({})
 
 
-def test_two_days_with_a_resent_hour_reach_the_marts_once_and_a_rerun_changes_nothing(
-        clean_days):
+def test_two_days_with_a_resent_hour_reach_the_marts_once_and_a_rerun_changes_nothing(clean_days):
     from include.sources.amplitude import ingest_day as amplitude_batch
 
     run_id = f"test-amp-wh-{uuid.uuid4()}"
     d1_wire = _wire_events(D1)
     control({"amplitude": "resend_previous_hour"})
     d2_wire = _wire_events(D2)
-    resent = {e.get("$insert_id") or e["uuid"] for e in d2_wire} & \
-        {e.get("$insert_id") or e["uuid"] for e in d1_wire}
+    resent = {e.get("$insert_id") or e["uuid"] for e in d2_wire} & {
+        e.get("$insert_id") or e["uuid"] for e in d1_wire
+    }
     assert resent  # the overlap is real: D2's export carries some of D1's events
     first, props, dau = _expected([d1_wire, d2_wire])
 
@@ -126,35 +155,53 @@ def test_two_days_with_a_resent_hour_reach_the_marts_once_and_a_rerun_changes_no
     assert statuses["reconcile_raw_day_rows_amplitude_event"] == "pass"
 
     with pg_connect("source_db") as conn:  # raw keeps each export day whole, overlap included
-        d2_raw = conn.execute("select count(*) from raw.amplitude_event where export_day = %s",
-                              (D2,)).fetchone()[0]
+        d2_raw = conn.execute(
+            "select count(*) from raw.amplitude_event where export_day = %s", (D2,)
+        ).fetchone()[0]
     assert d2_raw == len({e.get("$insert_id") or e["uuid"] for e in d2_wire})
 
     with pg_connect("warehouse_db") as conn:
         rows = conn.execute(
             "select insert_id, event_type, platform, country, user_id, event_date, export_day "
-            "from marts.fct_amplitude_event where export_day in (%s, %s)", (D1, D2)).fetchall()
+            "from marts.fct_amplitude_event where export_day in (%s, %s)",
+            (D1, D2),
+        ).fetchall()
         assert len(rows) == len({r[0] for r in rows})  # one row per insert_id
         assert {r[0] for r in rows} == set(first)
-        for key, event_type, platform, country, user_id, event_date, export_day in rows:
+        for key, event_type, platform, country, user_id, event_date, _export_day in rows:
             e = first[key]
             assert (event_type, platform, country, user_id) == (
-                e["event_type"], e["platform"], e["country"], e["user_id"])
+                e["event_type"],
+                e["platform"],
+                e["country"],
+                e["user_id"],
+            )
             assert event_date == date.fromisoformat(e["event_time"][:10])
         # the re-sent events keep the day they were first exported
         assert all(r[6] == D1 for r in rows if r[0] in resent)
-        assert conn.execute("select count(*) from marts.amplitude_event_property "
-                            "where export_day in (%s, %s)", (D1, D2)).fetchone()[0] == props
-        got = {(r[0], r[1], r[2]): r[3] for r in conn.execute(
-            "select event_date, platform, country, active_users from "
-            "marts.fct_amplitude_daily_active_users where event_date between %s and %s",
-            (D1 - timedelta(days=1), D2))}
+        assert (
+            conn.execute(
+                "select count(*) from marts.amplitude_event_property where export_day in (%s, %s)",
+                (D1, D2),
+            ).fetchone()[0]
+            == props
+        )
+        got = {
+            (r[0], r[1], r[2]): r[3]
+            for r in conn.execute(
+                "select event_date, platform, country, active_users from "
+                "marts.fct_amplitude_daily_active_users where event_date between %s and %s",
+                (D1 - timedelta(days=1), D2),
+            )
+        }
         assert got == dau
         # one nested value, compared with the wire's
         key, e = next((k, e) for k, e in first.items() if e["event_properties"].get("item"))
-        value = conn.execute("select value from marts.amplitude_event_property where "
-                             "insert_id = %s and property_type = 'event' and key = 'item'",
-                             (key,)).fetchone()[0]
+        value = conn.execute(
+            "select value from marts.amplitude_event_property where "
+            "insert_id = %s and property_type = 'event' and key = 'item'",
+            (key,),
+        ).fetchone()[0]
         assert json.loads(value) == e["event_properties"]["item"]
     before = _marts()
 
@@ -167,11 +214,19 @@ def test_two_days_with_a_resent_hour_reach_the_marts_once_and_a_rerun_changes_no
     assert _marts() == before
 
     with pg_connect("source_db") as conn:
-        checks = dict(conn.execute(
-            "select check_name, status from quality.check_results where run_id = %s and "
-            "dag_id = 'amplitude_events'", (run_id,)).fetchall())
-    for name in ("amplitude_event_key_unique", "amplitude_insert_id_unique",
-                 "amplitude_event_time_in_exported_day", "amplitude_event_type_not_null"):
+        checks = dict(
+            conn.execute(
+                "select check_name, status from quality.check_results where run_id = %s and "
+                "dag_id = 'amplitude_events'",
+                (run_id,),
+            ).fetchall()
+        )
+    for name in (
+        "amplitude_event_key_unique",
+        "amplitude_insert_id_unique",
+        "amplitude_event_time_in_exported_day",
+        "amplitude_event_type_not_null",
+    ):
         assert checks[name] == "pass", name
 
 
@@ -184,18 +239,24 @@ def test_a_day_is_reparsed_from_the_lake_archive_without_calling_amplitude(clean
     calls = request_counts().get("amplitude", 0)
     again = amplitude_batch(D1, ctx, from_archive=True)
     assert request_counts().get("amplitude", 0) == calls  # not one export call
-    assert (again.loaded.events, again.loaded.properties) == (first.loaded.events, first.loaded.properties)
+    assert (again.loaded.events, again.loaded.properties) == (
+        first.loaded.events,
+        first.loaded.properties,
+    )
     with pg_connect("source_db") as conn:
-        assert conn.execute("select count(*) from raw.amplitude_event where export_day = %s",
-                            (D1,)).fetchone()[0] == first.loaded.events
+        assert (
+            conn.execute(
+                "select count(*) from raw.amplitude_event where export_day = %s", (D1,)
+            ).fetchone()[0]
+            == first.loaded.events
+        )
     with pytest.raises(FileNotFoundError, match="no archived Amplitude export"):
         amplitude_batch(date(1999, 1, 1), ctx, from_archive=True)
 
 
-def test_event_time_outside_the_day_fails_the_gx_suite_after_loading(clean_days,
-                                                                     monkeypatch):
-    from include.sources.amplitude import ingest_day as amplitude_batch
+def test_event_time_outside_the_day_fails_the_gx_suite_after_loading(clean_days, monkeypatch):
     from include.quality import DataQualityError
+    from include.sources.amplitude import ingest_day as amplitude_batch
 
     # With no latency allowed, the events uploaded early on D that happened late on D-1
     # fall outside the day; the server's data has such events (upload - up to 15 min).
@@ -209,10 +270,12 @@ def test_event_time_outside_the_day_fails_the_gx_suite_after_loading(clean_days,
     with pytest.raises(DataQualityError, match="amplitude_event_time_in_exported_day"):
         amplitude_batch(D1, ctx)
     with pg_connect("source_db") as conn:
-        loaded = conn.execute("select count(*) from raw.amplitude_event where export_day = %s",
-                              (D1,)).fetchone()[0]
-        status, observed = conn.execute(
+        loaded = conn.execute(
+            "select count(*) from raw.amplitude_event where export_day = %s", (D1,)
+        ).fetchone()[0]
+        status, _observed = conn.execute(
             "select status, details->>'unexpected_sample' from quality.check_results where "
             "run_id = %s and check_name = 'amplitude_event_time_in_exported_day'",
-            (ctx.run_id,)).fetchone()
+            (ctx.run_id,),
+        ).fetchone()
     assert loaded > 0 and status == "fail"  # the day loaded; the check names the miss

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.integration
 @pytest.fixture(autouse=True)
 def _reset_faults():
     if "AIRFLOW_CONN_CENSUS_API" not in os.environ:
-        pytest.fail("run under `make test` (or eval \"$(make -s env)\") so the connections exist")
+        pytest.fail('run under `make test` (or eval "$(make -s env)") so the connections exist')
     control({})
     yield
     control({})
@@ -28,9 +28,16 @@ def test_census_county_population_matches_the_raw_wire_rows():
     parsed = client.county_population()
     # An independent read of the same endpoint, with no project code.
     conn = get_connection("census_api")
-    raw = requests.get(f"{conn.host}/data/2019/pep/population",
-                       params={"get": "NAME,POP,DATE_CODE", "for": "county:*", "in": "state:*",
-                               "key": conn.password}, timeout=30).json()
+    raw = requests.get(
+        f"{conn.host}/data/2019/pep/population",
+        params={
+            "get": "NAME,POP,DATE_CODE",
+            "for": "county:*",
+            "in": "state:*",
+            "key": conn.password,
+        },
+        timeout=30,
+    ).json()
     assert len(parsed) == len(raw) - 1
     total_2019 = sum(int(r[1]) for r in raw[1:] if r[2] == "12" and r[1] is not None)
     assert sum(p.population for p in parsed if p.population_year == 2019) == total_2019

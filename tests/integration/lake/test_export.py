@@ -31,7 +31,8 @@ def test_export_is_deterministic_incremental_and_matches_oltp():
     first = _read(s3, bucket, key1)
     with pg_connect("source_db") as conn:
         expected = conn.execute(
-            "select count(*), sum(population) from oltp.county_population").fetchone()
+            "select count(*), sum(population) from oltp.county_population"
+        ).fetchone()
     assert expected[0] > 0
     assert (first.num_rows, sum(v for v in first.column("population").to_pylist() if v)) == expected
     assert first.schema.field("updated_at").type.tz == "UTC"

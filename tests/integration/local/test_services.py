@@ -16,7 +16,7 @@ pytestmark = pytest.mark.integration
 @pytest.fixture(autouse=True)
 def _reset_faults():
     if "AIRFLOW_CONN_CENSUS_API" not in os.environ:
-        pytest.fail("run under `make test` (or eval \"$(make -s env)\") so the connections exist")
+        pytest.fail('run under `make test` (or eval "$(make -s env)") so the connections exist')
     control({})
     yield
     control({})
@@ -44,8 +44,13 @@ def test_lake_bucket_exists_on_the_s3_server():
 
     conn = get_connection("lake_s3")
     extra = conn.extra_dejson
-    s3 = boto3.client("s3", endpoint_url=extra["endpoint_url"], aws_access_key_id=conn.login,
-                      aws_secret_access_key=conn.password, region_name=extra["region_name"])
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=extra["endpoint_url"],
+        aws_access_key_id=conn.login,
+        aws_secret_access_key=conn.password,
+        region_name=extra["region_name"],
+    )
     bucket = extra["lake_uri"].removeprefix("s3://").split("/")[0]
     s3.put_object(Bucket=bucket, Key="lake/_probe/x.txt", Body=b"x")
     assert s3.get_object(Bucket=bucket, Key="lake/_probe/x.txt")["Body"].read() == b"x"

@@ -16,14 +16,18 @@ DAY = date(2024, 1, 15)
 
 def _census(params):
     conn = get_connection("census_api")
-    return requests.get(f"{conn.host}/data/2019/pep/population",
-                        params={**params, "key": conn.password}, timeout=30).json()
+    return requests.get(
+        f"{conn.host}/data/2019/pep/population", params={**params, "key": conn.password}, timeout=30
+    ).json()
 
 
 def _marts(conn):
-    return {t: conn.execute(f"select md5(string_agg(x::text, ',' order by x::text)), count(*) "
-                            f"from marts.{t} x").fetchone()
-            for t in ("dim_state", "dim_county", "dim_date", "fct_county_population")}
+    return {
+        t: conn.execute(
+            f"select md5(string_agg(x::text, ',' order by x::text)), count(*) from marts.{t} x"
+        ).fetchone()
+        for t in ("dim_state", "dim_county", "dim_date", "fct_county_population")
+    }
 
 
 def test_marts_match_the_source_and_a_rerun_changes_nothing(capsys):
@@ -37,8 +41,12 @@ def test_marts_match_the_source_and_a_rerun_changes_nothing(capsys):
     fips_by_name = {name: fips for name, fips in states}
 
     with pg_connect("warehouse_db") as conn:
-        dim_state = {r[0]: r[1:] for r in conn.execute(
-            "select state_code, state_fips, state_name, is_state from marts.dim_state")}
+        dim_state = {
+            r[0]: r[1:]
+            for r in conn.execute(
+                "select state_code, state_fips, state_name, is_state from marts.dim_state"
+            )
+        }
         assert len(dim_state) == 56
         assert sum(1 for v in dim_state.values() if v[2]) == 51
         assert dim_state["PR"] == ("72", "Puerto Rico", False)
@@ -48,17 +56,23 @@ def test_marts_match_the_source_and_a_rerun_changes_nothing(capsys):
         assert conn.execute("select count(*) from marts.dim_county").fetchone()[0] == len(pop_2019)
         assert conn.execute(
             "select s.state_code from marts.dim_county c join marts.dim_state s using (state_key)"
-            " where c.county_name = 'Doña Ana County'").fetchone() == ("NM",)
-        got = dict(conn.execute(
-            "select c.county_fips, f.population from marts.fct_county_population f "
-            "join marts.dim_county c using (county_key) where f.population_year = 2019"))
+            " where c.county_name = 'Doña Ana County'"
+        ).fetchone() == ("NM",)
+        got = dict(
+            conn.execute(
+                "select c.county_fips, f.population from marts.fct_county_population f "
+                "join marts.dim_county c using (county_key) where f.population_year = 2019"
+            )
+        )
         assert got == pop_2019
         before = _marts(conn)
 
     with pg_connect("source_db") as conn:
-        dbt_rows = conn.execute("select status, count(*) from quality.check_results where "
-                                "run_id = %s and check_name like 'dbt:%%' group by status",
-                                (run_id,)).fetchall()
+        dbt_rows = conn.execute(
+            "select status, count(*) from quality.check_results where "
+            "run_id = %s and check_name like 'dbt:%%' group by status",
+            (run_id,),
+        ).fetchall()
     assert dict(dbt_rows).get("pass", 0) >= 20 and set(dict(dbt_rows)) == {"pass"}
 
     run_day(DAY, run_id=f"test-{uuid.uuid4()}")

@@ -37,14 +37,19 @@ def _clean():
 
 
 def _messages():
-    return [m["payload"]["text"] for m in
-            requests.get(f"{_sink()}/_messages", timeout=5).json()["messages"]]
+    return [
+        m["payload"]["text"]
+        for m in requests.get(f"{_sink()}/_messages", timeout=5).json()["messages"]
+    ]
 
 
 def _snapshot(conn):
-    return {t: conn.execute(f"select md5(string_agg(x::text, ',' order by x::text)), count(*) "
-                            f"from {t} x").fetchone()
-            for t in ("oltp.state", "oltp.census_state", "oltp.county", "oltp.county_population")}
+    return {
+        t: conn.execute(
+            f"select md5(string_agg(x::text, ',' order by x::text)), count(*) from {t} x"
+        ).fetchone()
+        for t in ("oltp.state", "oltp.census_state", "oltp.county", "oltp.county_population")
+    }
 
 
 def test_run_builds_oltp_matching_the_source_and_a_rerun_changes_nothing():
@@ -54,49 +59,73 @@ def test_run_builds_oltp_matching_the_source_and_a_rerun_changes_nothing():
 
     # Expected values computed from the source server's own wire data, not project code.
     conn_info = get_connection("census_api")
-    raw = requests.get(f"{conn_info.host}/data/2019/pep/population",
-                       params={"get": "NAME,POP,DATE_CODE", "for": "county:*", "in": "state:*",
-                               "key": conn_info.password}, timeout=30).json()[1:]
+    raw = requests.get(
+        f"{conn_info.host}/data/2019/pep/population",
+        params={
+            "get": "NAME,POP,DATE_CODE",
+            "for": "county:*",
+            "in": "state:*",
+            "key": conn_info.password,
+        },
+        timeout=30,
+    ).json()[1:]
     expected_2019 = {r[3] + r[4]: int(r[1]) for r in raw if r[2] == "12"}
     expected_estimates = [r for r in raw if 3 <= int(r[2]) <= 12]
 
     with pg_connect("source_db") as conn:
-        got_2019 = dict(conn.execute("select county_fips, population from oltp.county_population "
-                                     "where population_year = 2019").fetchall())
+        got_2019 = dict(
+            conn.execute(
+                "select county_fips, population from oltp.county_population "
+                "where population_year = 2019"
+            ).fetchall()
+        )
         assert got_2019 == expected_2019
         assert conn.execute("select count(*) from oltp.county_population").fetchone()[0] == len(
-            expected_estimates)
-        assert conn.execute("select count(*), count(*) filter (where is_state) "
-                            "from oltp.state").fetchone() == (56, 51)
-        assert conn.execute("select county_name from oltp.county where county_fips = '35001'"
-                            ).fetchone()[0] == "Doña Ana County"
-        statuses = dict(conn.execute("select check_name, status from quality.check_results "
-                                     "where run_id = %s and check_name not like 'dbt:%%'",
-                                     (run_id,)).fetchall())
+            expected_estimates
+        )
+        assert conn.execute(
+            "select count(*), count(*) filter (where is_state) from oltp.state"
+        ).fetchone() == (56, 51)
+        assert (
+            conn.execute(
+                "select county_name from oltp.county where county_fips = '35001'"
+            ).fetchone()[0]
+            == "Doña Ana County"
+        )
+        statuses = dict(
+            conn.execute(
+                "select check_name, status from quality.check_results "
+                "where run_id = %s and check_name not like 'dbt:%%'",
+                (run_id,),
+            ).fetchall()
+        )
         assert statuses["state_code_unique"] == "pass"
         assert statuses["population_not_null_current_year"] == "pass"
         from include.lake import TABLES
 
-        geography = [k for k in statuses
-                     if not k.startswith(("reconcile_", "yelp_", "amplitude_"))]
+        geography = [k for k in statuses if not k.startswith(("reconcile_", "yelp_", "amplitude_"))]
         assert len(geography) == 9  # the GX expectations of the states and census suites
         # per lake table: current rows and the day's rows; plus two population sums; plus,
         # per day table (Amplitude), the raw day against staging
         day_tables = sum(1 for t in TABLES if t.day_column)
         assert day_tables == 2
-        assert sum(k.startswith("reconcile_") for k in statuses) == \
-            2 * len(TABLES) + 2 + day_tables
+        assert sum(k.startswith("reconcile_") for k in statuses) == 2 * len(TABLES) + 2 + day_tables
         assert set(statuses.values()) == {"pass"}
         before = _snapshot(conn)
         raw_before = conn.execute("select count(*) from raw.census_county_population").fetchone()
 
     second = run_day(DAY, run_id=f"test-{uuid.uuid4()}")
     assert second["census_population"].changed == {
-        "oltp.census_state": 0, "oltp.county": 0, "oltp.county_population": 0}
+        "oltp.census_state": 0,
+        "oltp.county": 0,
+        "oltp.county_population": 0,
+    }
     with pg_connect("source_db") as conn:
         assert _snapshot(conn) == before  # updated_at included: nothing was touched
-        assert conn.execute("select count(*) from raw.census_county_population"
-                            ).fetchone() == raw_before  # the rerun replaced its batch
+        assert (
+            conn.execute("select count(*) from raw.census_county_population").fetchone()
+            == raw_before
+        )  # the rerun replaced its batch
     assert _messages() == []
 
 
@@ -107,18 +136,23 @@ def test_duplicated_state_code_fails_the_check_blocks_normalize_and_alerts():
     outcome = run_day(DAY, run_id=run_id)
     assert "DataQualityError" in type(outcome["states_page"]).__name__
     with pg_connect("source_db") as conn:
-        row = conn.execute("select status, observed, details->'duplicates' from "
-                           "quality.check_results where run_id = %s and check_name = "
-                           "'state_code_unique'", (run_id,)).fetchone()
+        row = conn.execute(
+            "select status, observed, details->'duplicates' from "
+            "quality.check_results where run_id = %s and check_name = "
+            "'state_code_unique'",
+            (run_id,),
+        ).fetchone()
         # The source server's "duplicate" fault gives Alaska's row the code AL: two rows
         # carry a non-unique code (GX counts unexpected rows), and the duplicate is AL.
         assert row == ("fail", "2", ["AL"])
         # The bad batch never reached the OLTP model: Alaska keeps its code.
-        assert conn.execute("select state_code from oltp.state where state_name = 'Alaska'"
-                            ).fetchone() == ("AK",)
+        assert conn.execute(
+            "select state_code from oltp.state where state_name = 'Alaska'"
+        ).fetchone() == ("AK",)
     texts = _messages()
-    assert any("state_code_unique" in t and "states_page" in t and "2024-03-01" in t
-               for t in texts), texts
+    assert any(
+        "state_code_unique" in t and "states_page" in t and "2024-03-01" in t for t in texts
+    ), texts
     assert any("Task `scrape_land_check_normalize`" in t for t in texts), texts
 
 
@@ -143,14 +177,17 @@ def test_slack_outage_keeps_the_alert_pending_and_delivers_it_later():
     marker = f"outage-{uuid.uuid4()}"
     assert send_alert("test", {"text": marker}) is False
     with pg_connect("source_db") as conn:
-        status, error = conn.execute("select status, last_error from quality.alert_outbox "
-                                     "where payload->>'text' = %s", (marker,)).fetchone()
+        status, error = conn.execute(
+            "select status, last_error from quality.alert_outbox where payload->>'text' = %s",
+            (marker,),
+        ).fetchone()
         assert status == "pending"
         assert get_connection("slack_alerts").password not in (error or "")
         requests.post(f"{_sink()}/_control", json={"mode": "ok"}, timeout=5)
         assert deliver_pending(conn) >= 1
-        assert conn.execute("select status from quality.alert_outbox where payload->>'text' = %s",
-                            (marker,)).fetchone() == ("sent",)
+        assert conn.execute(
+            "select status from quality.alert_outbox where payload->>'text' = %s", (marker,)
+        ).fetchone() == ("sent",)
     assert marker in _messages()
 
 

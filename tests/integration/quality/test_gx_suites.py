@@ -48,8 +48,9 @@ def test_states_suite_passes_on_51_states_with_territories(conn):
 def test_states_suite_fails_on_count_duplicates_nulls_and_bad_codes(conn):
     from include.quality.gx import validate_suite
 
-    rows = _states(n_states=49, extra=[("Twin", "AA", True), ("Nameless", None, True),
-                                       ("Lower", "ny", True)])
+    rows = _states(
+        n_states=49, extra=[("Twin", "AA", True), ("Nameless", None, True), ("Lower", "ny", True)]
+    )
     batch = land_batch(conn, "gx_test_states", DAY, [(RAW_STATES, rows)])
     results = _by_name(validate_suite(STATES_SUITE, batch))
     assert results["states_count_is_50_plus_dc"].status == "fail"
@@ -69,17 +70,24 @@ def _county(fips, state="01", year=2019, pop=100, code=12):
 def test_census_suite_fails_each_expectation_on_its_planted_row(conn):
     from include.quality.gx import validate_suite
 
-    rows = [_county("01001"), _county("01003", year=2018, pop=None, code=11),  # old null: ok
-            _county("1005", state="01"),             # 4-digit FIPS: format
-            _county("02007", state="01"),            # FIPS of another state
-            _county("01009", pop=-5),                # negative population
-            _county("01011", pop=None)]              # null in the latest year
+    rows = [
+        _county("01001"),
+        _county("01003", year=2018, pop=None, code=11),  # old null: ok
+        _county("1005", state="01"),  # 4-digit FIPS: format
+        _county("02007", state="01"),  # FIPS of another state
+        _county("01009", pop=-5),  # negative population
+        _county("01011", pop=None),
+    ]  # null in the latest year
     batch = land_batch(conn, "gx_test_census", DAY, [(RAW_COUNTY_POPULATION, rows)])
     results = _by_name(validate_suite(CENSUS_SUITE, batch))
     assert results["census_rows_present"].status == "pass"
     assert results["census_rows_present"].observed == 6
-    expected_failures = {"county_fips_format": 1, "county_fips_in_its_state": 2,
-                         "population_non_negative": 1, "population_not_null_current_year": 1}
+    expected_failures = {
+        "county_fips_format": 1,
+        "county_fips_in_its_state": 2,
+        "population_non_negative": 1,
+        "population_not_null_current_year": 1,
+    }
     for name, count in expected_failures.items():
         assert (results[name].status, results[name].observed) == ("fail", count), results[name]
     # "1005" has prefix "10" (not "01") and "02007" has prefix "02": both are inconsistent.

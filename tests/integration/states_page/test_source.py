@@ -15,7 +15,7 @@ pytestmark = pytest.mark.integration
 @pytest.fixture(autouse=True)
 def _reset_faults():
     if "AIRFLOW_CONN_CENSUS_API" not in os.environ:
-        pytest.fail("run under `make test` (or eval \"$(make -s env)\") so the connections exist")
+        pytest.fail('run under `make test` (or eval "$(make -s env)") so the connections exist')
     control({})
     yield
     control({})
@@ -33,5 +33,9 @@ def test_states_page_scraped_with_states_and_territories():
 def test_states_page_duplicate_code_is_visible_to_the_parser():
     control({"states": "duplicate"})
     base, path = states_client.from_connection()
-    codes = [r.state_code for r in parse_states_page(states_client.fetch_states_page(base, path)) if r.is_state]
+    codes = [
+        r.state_code
+        for r in parse_states_page(states_client.fetch_states_page(base, path))
+        if r.is_state
+    ]
     assert len(codes) == 51 and len(set(codes)) == 50

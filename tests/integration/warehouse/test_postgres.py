@@ -7,20 +7,21 @@ from datetime import date
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-import requests
 
-from include.connections import get_connection, pg_connect
+from include.connections import pg_connect
 from include.lake import lake_location, object_key
-from tests.helpers import failures, run_day
 from include.warehouse.postgres import PostgresWarehouse, SchemaDriftError
+from tests.helpers import failures, run_day
 
 pytestmark = pytest.mark.integration
 DAY = date(2032, 7, 4)
 
 
 def _staging(conn):
-    return conn.execute("select count(*), sum(population) from staging.county_population "
-                        "where _lake_day = %s", (DAY,)).fetchone()
+    return conn.execute(
+        "select count(*), sum(population) from staging.county_population where _lake_day = %s",
+        (DAY,),
+    ).fetchone()
 
 
 def test_staging_matches_the_lake_file_and_a_rerun_changes_nothing():
@@ -28,15 +29,24 @@ def test_staging_matches_the_lake_file_and_a_rerun_changes_nothing():
     outcome = run_day(DAY, run_id=run_id)
     assert not failures(outcome), failures(outcome)
     s3, bucket, prefix = lake_location()
-    lake = pq.read_table(io.BytesIO(s3.get_object(
-        Bucket=bucket, Key=object_key(prefix, "county_population", DAY))["Body"].read()))
+    lake = pq.read_table(
+        io.BytesIO(
+            s3.get_object(Bucket=bucket, Key=object_key(prefix, "county_population", DAY))[
+                "Body"
+            ].read()
+        )
+    )
     expected = (lake.num_rows, sum(v for v in lake.column("population").to_pylist() if v) or None)
     with pg_connect("warehouse_db") as conn:
         assert _staging(conn) == expected
     with pg_connect("source_db") as conn:
-        statuses = dict(conn.execute("select check_name, status from quality.check_results "
-                                     "where run_id = %s and dag_id = 'warehouse'",
-                                     (run_id,)).fetchall())
+        statuses = dict(
+            conn.execute(
+                "select check_name, status from quality.check_results "
+                "where run_id = %s and dag_id = 'warehouse'",
+                (run_id,),
+            ).fetchall()
+        )
     assert statuses and set(statuses.values()) == {"pass"}
     assert "reconcile_population_sum" in statuses
 
@@ -51,26 +61,41 @@ def test_reconciliation_fails_when_the_warehouse_lost_rows():
 
     run_day(DAY, run_id=f"test-{uuid.uuid4()}")
     with pg_connect("warehouse_db", autocommit=True) as conn:
-        conn.execute("create temp table lost as select * from staging.county where "
-                     "county_fips = (select min(county_fips) from staging.county)")
-        conn.execute("delete from staging.county where county_fips in "
-                     "(select county_fips from lost)")
+        conn.execute(
+            "create temp table lost as select * from staging.county where "
+            "county_fips = (select min(county_fips) from staging.county)"
+        )
+        conn.execute(
+            "delete from staging.county where county_fips in (select county_fips from lost)"
+        )
         try:
-            results = {r.check_name: r for r in reconcile_warehouse(
-                RunContext(f"test-{uuid.uuid4()}", "warehouse", "reconcile", DAY))}
+            results = {
+                r.check_name: r
+                for r in reconcile_warehouse(
+                    RunContext(f"test-{uuid.uuid4()}", "warehouse", "reconcile", DAY)
+                )
+            }
         finally:
             conn.execute("insert into staging.county select * from lost")
     assert results["reconcile_row_count_county"].status == "fail"
-    assert int(results["reconcile_row_count_county"].observed) == int(
-        results["reconcile_row_count_county"].expected) - 1
+    assert (
+        int(results["reconcile_row_count_county"].observed)
+        == int(results["reconcile_row_count_county"].expected) - 1
+    )
 
 
 def test_schema_drift_in_a_lake_file_fails_clearly():
     s3, bucket, prefix = lake_location()
     day = date(2033, 1, 1)
-    table = pa.table({"state_code": ["AL"], "state_name": ["Alabama"], "is_state": [True],
-                      "updated_at": pa.array([0], pa.timestamp("us", tz="UTC")),
-                      "surprise": ["new column"]})
+    table = pa.table(
+        {
+            "state_code": ["AL"],
+            "state_name": ["Alabama"],
+            "is_state": [True],
+            "updated_at": pa.array([0], pa.timestamp("us", tz="UTC")),
+            "surprise": ["new column"],
+        }
+    )
     for name in ("state", "census_state", "county", "county_population"):
         buf = io.BytesIO()
         pq.write_table(table, buf)
@@ -87,22 +112,35 @@ def test_day_reconciliation_catches_a_changed_value_in_staging():
 
     run_day(DAY, run_id=f"test-{uuid.uuid4()}")
     with pg_connect("source_db") as src:
-        exported = {r[0] for r in src.execute(
-            "select day from lake.exports where table_name = 'county_population' "
-            "and row_count > 0")}
+        exported = {
+            r[0]
+            for r in src.execute(
+                "select day from lake.exports where table_name = 'county_population' "
+                "and row_count > 0"
+            )
+        }
     with pg_connect("warehouse_db", autocommit=True) as conn:
-        staged = {r[0] for r in conn.execute(
-            "select distinct _lake_day from staging.county_population")}
+        staged = {
+            r[0] for r in conn.execute("select distinct _lake_day from staging.county_population")
+        }
         day = max(exported & staged)
         fips, year = conn.execute(
             "select county_fips, population_year from staging.county_population "
-            "where _lake_day = %s and population is not null limit 1", (day,)).fetchone()
-        bump = ("update staging.county_population set population = population + %s "
-                "where _lake_day = %s and county_fips = %s and population_year = %s")
+            "where _lake_day = %s and population is not null limit 1",
+            (day,),
+        ).fetchone()
+        bump = (
+            "update staging.county_population set population = population + %s "
+            "where _lake_day = %s and county_fips = %s and population_year = %s"
+        )
         conn.execute(bump, (1, day, fips, year))
         try:
-            results = {r.check_name: r for r in reconcile_warehouse(
-                RunContext(f"test-{uuid.uuid4()}", "warehouse", "reconcile", day))}
+            results = {
+                r.check_name: r
+                for r in reconcile_warehouse(
+                    RunContext(f"test-{uuid.uuid4()}", "warehouse", "reconcile", day)
+                )
+            }
         finally:
             conn.execute(bump, (-1, day, fips, year))
     assert results["reconcile_day_rows_county_population"].status == "pass"

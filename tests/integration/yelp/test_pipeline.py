@@ -11,13 +11,21 @@ import pytest
 import requests
 
 from include.connections import get_connection, pg_connect
-from tests.helpers import failures, run_day
-from tests.helpers import control
+from tests.helpers import control, failures, run_day
 
 pytestmark = pytest.mark.integration
 DAY1, DAY2 = date(2024, 6, 1), date(2024, 6, 2)
-YELP_TABLES = ("city", "business", "category", "business_category", "transaction_type",
-               "business_transaction", "yelp_user", "review", "business_holding")
+YELP_TABLES = (
+    "city",
+    "business",
+    "category",
+    "business_category",
+    "transaction_type",
+    "business_transaction",
+    "yelp_user",
+    "review",
+    "business_holding",
+)
 
 
 def _reset_yelp():
@@ -26,16 +34,22 @@ def _reset_yelp():
 
     migrate()
     with pg_connect("source_db", autocommit=True) as conn:
-        conn.execute("truncate oltp.review, oltp.business_holding, oltp.business_category, "
-                     "oltp.business_transaction, oltp.business, oltp.city, oltp.category, "
-                     "oltp.transaction_type, oltp.yelp_user, raw.yelp_search, raw.yelp_review, "
-                     "raw.yelp_business_move, yelp.progress")
+        conn.execute(
+            "truncate oltp.review, oltp.business_holding, oltp.business_category, "
+            "oltp.business_transaction, oltp.business, oltp.city, oltp.category, "
+            "oltp.transaction_type, oltp.yelp_user, raw.yelp_search, raw.yelp_review, "
+            "raw.yelp_business_move, yelp.progress"
+        )
         conn.execute("delete from lake.exports where table_name = any(%s)", (list(YELP_TABLES),))
     with pg_connect("warehouse_db", autocommit=True) as wh:
         for table in YELP_TABLES:
             wh.execute(f"drop table if exists staging.{table} cascade")
-        for snap in ("snap_business", "snap_business_category", "snap_business_transaction",
-                     "snap_yelp_user"):
+        for snap in (
+            "snap_business",
+            "snap_business_category",
+            "snap_business_transaction",
+            "snap_yelp_user",
+        ):
             wh.execute(f"drop table if exists snapshots.{snap} cascade")
         wh.execute("drop table if exists marts.fct_business_holding cascade")
 
@@ -55,10 +69,14 @@ def _yelp():
 
 def _locations():
     with pg_connect("source_db") as conn:
-        return [r[0] for r in conn.execute(
-            "select c.county_name || ', ' || s.state_code from oltp.county c "
-            "join oltp.census_state cs using (state_fips) "
-            "join oltp.state s on lower(s.state_name) = lower(cs.state_name)")]
+        return [
+            r[0]
+            for r in conn.execute(
+                "select c.county_name || ', ' || s.state_code from oltp.county c "
+                "join oltp.census_state cs using (state_fips) "
+                "join oltp.state s on lower(s.state_name) = lower(cs.state_name)"
+            )
+        ]
 
 
 def _wire_businesses(locations) -> dict[str, dict]:
@@ -69,8 +87,12 @@ def _wire_businesses(locations) -> dict[str, dict]:
     for location in locations:
         offset, limit = 0, 50
         while True:
-            r = requests.get(f"{host}/v3/businesses/search", headers=headers, timeout=10,
-                             params={"location": location, "limit": limit, "offset": offset})
+            r = requests.get(
+                f"{host}/v3/businesses/search",
+                headers=headers,
+                timeout=10,
+                params={"location": location, "limit": limit, "offset": offset},
+            )
             if r.status_code == 400:
                 # Over the cap: the error says "limit+offset must be <= N"; ask for the rest.
                 cap = int(re.search(r"<= (\d+)", r.json()["error"]["description"])[1])
@@ -90,8 +112,12 @@ def _wire_businesses(locations) -> dict[str, dict]:
 
 def _resolve(business_id: str) -> str:
     host, headers = _yelp()
-    r = requests.get(f"{host}/v3/businesses/{business_id}/reviews", headers=headers,
-                     timeout=10, allow_redirects=False)
+    r = requests.get(
+        f"{host}/v3/businesses/{business_id}/reviews",
+        headers=headers,
+        timeout=10,
+        allow_redirects=False,
+    )
     if r.status_code == 301:
         return r.json()["error"]["new_business_id"]
     return business_id
@@ -99,11 +125,20 @@ def _resolve(business_id: str) -> str:
 
 def _marts():
     with pg_connect("warehouse_db") as conn:
-        return {t: conn.execute(f"select md5(string_agg(x::text, ',' order by x::text)), "
-                                f"count(*) from marts.{t} x").fetchone()
-                for t in ("dim_business", "dim_city", "bridge_business_category",
-                          "bridge_business_transaction", "dim_user", "fct_review",
-                          "fct_business_holding")}
+        return {
+            t: conn.execute(
+                f"select md5(string_agg(x::text, ',' order by x::text)), count(*) from marts.{t} x"
+            ).fetchone()
+            for t in (
+                "dim_business",
+                "dim_city",
+                "bridge_business_category",
+                "bridge_business_transaction",
+                "dim_user",
+                "fct_review",
+                "fct_business_holding",
+            )
+        }
 
 
 def test_two_days_version_dim_business_and_join_holdings_to_the_right_version():
@@ -111,9 +146,13 @@ def test_two_days_version_dim_business_and_join_holdings_to_the_right_version():
     first = run_day(DAY1, run_id=first_id)
     assert not failures(first), failures(first)
     with pg_connect("source_db") as conn:
-        statuses = dict(conn.execute(
-            "select check_name, status from quality.check_results where run_id = %s and "
-            "dag_id = 'yelp_businesses'", (first_id,)).fetchall())
+        statuses = dict(
+            conn.execute(
+                "select check_name, status from quality.check_results where run_id = %s and "
+                "dag_id = 'yelp_businesses'",
+                (first_id,),
+            ).fetchall()
+        )
     assert statuses["yelp_day_complete"] == "pass"
     assert statuses["yelp_rating_half_steps_1_to_5"] == "pass"
     assert set(statuses.values()) == {"pass"}, statuses
@@ -132,30 +171,48 @@ def test_two_days_version_dim_business_and_join_holdings_to_the_right_version():
         return len(b["price"]) if b.get("price") else None
 
     with pg_connect("warehouse_db") as conn:
-        current = dict(conn.execute(
-            "select business_id, price_level from marts.dim_business where is_current"))
+        current = dict(
+            conn.execute("select business_id, price_level from marts.dim_business where is_current")
+        )
         assert set(current) == expected_ids  # one business per id, however many searches
         for old_id in repriced:
             bid = moved[old_id]
             versions = conn.execute(
                 "select business_key, price_level, valid_from, valid_to, is_current "
                 "from marts.dim_business where business_id = %s order by valid_from",
-                (bid,)).fetchall()
+                (bid,),
+            ).fetchall()
             assert [v[1] for v in versions] == [level(v1[old_id]), level(v2[old_id])], bid
             # the first version reaches back (backfills of earlier days find it)
-            assert [v[2:] for v in versions] == [(date(1900, 1, 1), DAY2, False),
-                                                 (DAY2, None, True)]
-            holdings = dict(conn.execute(
-                "select holding_date, business_key from marts.fct_business_holding "
-                "where business_id = %s", (bid,)).fetchall())
+            assert [v[2:] for v in versions] == [
+                (date(1900, 1, 1), DAY2, False),
+                (DAY2, None, True),
+            ]
+            holdings = dict(
+                conn.execute(
+                    "select holding_date, business_key from marts.fct_business_holding "
+                    "where business_id = %s",
+                    (bid,),
+                ).fetchall()
+            )
             assert holdings == {DAY1: versions[0][0], DAY2: versions[1][0]}
-            ratings = dict(conn.execute(
-                "select holding_date, rating from marts.fct_business_holding "
-                "where business_id = %s", (bid,)).fetchall())
+            ratings = dict(
+                conn.execute(
+                    "select holding_date, rating from marts.fct_business_holding "
+                    "where business_id = %s",
+                    (bid,),
+                ).fetchall()
+            )
             assert {d: float(r) for d, r in ratings.items()} == {
-                DAY1: v1[old_id]["rating"], DAY2: v2[old_id]["rating"]}
-        assert conn.execute("select count(*) from marts.fct_business_holding "
-                            "where business_key is null").fetchone()[0] == 0
+                DAY1: v1[old_id]["rating"],
+                DAY2: v2[old_id]["rating"],
+            }
+        assert (
+            conn.execute(
+                "select count(*) from marts.fct_business_holding where business_key is null"
+            ).fetchone()[0]
+            == 0
+        )
         before = _marts()
 
     rerun = run_day(DAY2, run_id=f"test-yelp-{uuid.uuid4()}")
@@ -168,9 +225,12 @@ def _oltp_fingerprint():
     """Row count and content hash of each Yelp OLTP table, load timestamps left out."""
     row = "(to_jsonb(o) - 'updated_at' - 'changed_on')::text"
     with pg_connect("source_db") as conn:
-        return {t: conn.execute(f"select count(*), md5(string_agg({row}, ',' order by {row})) "
-                                f"from oltp.{t} o").fetchone()
-                for t in YELP_TABLES}
+        return {
+            t: conn.execute(
+                f"select count(*), md5(string_agg({row}, ',' order by {row})) from oltp.{t} o"
+            ).fetchone()
+            for t in YELP_TABLES
+        }
 
 
 def test_quota_stop_ends_the_run_with_partial_data_and_the_next_run_completes_it():
@@ -182,9 +242,11 @@ def test_quota_stop_ends_the_run_with_partial_data_and_the_next_run_completes_it
     assert partial["yelp_businesses"].fetched.stopped  # ACCESS_LIMIT_REACHED ended it gracefully
     assert sum(partial["yelp_businesses"].fetched.pending.values()) > 0
     with pg_connect("source_db") as conn:
-        row = conn.execute("select status, observed from quality.check_results where "
-                           "run_id = %s and check_name = 'yelp_day_complete'",
-                           (run_id,)).fetchone()
+        row = conn.execute(
+            "select status, observed from quality.check_results where "
+            "run_id = %s and check_name = 'yelp_day_complete'",
+            (run_id,),
+        ).fetchone()
     assert row[0] == "warn" and int(row[1]) > 0
 
     control({})  # the quota resets (midnight UTC)
@@ -192,15 +254,20 @@ def test_quota_stop_ends_the_run_with_partial_data_and_the_next_run_completes_it
     assert not failures(resumed), failures(resumed)
     assert resumed["yelp_businesses"].fetched.pending == {}
     stopped_then_resumed = _oltp_fingerprint()
-    calls_split = partial["yelp_businesses"].fetched.calls + resumed["yelp_businesses"].fetched.calls
+    calls_split = (
+        partial["yelp_businesses"].fetched.calls + resumed["yelp_businesses"].fetched.calls
+    )
 
     _reset_yelp()
     single = run_day(day, run_id=f"test-yelp-{uuid.uuid4()}")
     assert not failures(single), failures(single)
     assert _oltp_fingerprint() == stopped_then_resumed
     with pg_connect("source_db") as conn:
-        dupes = conn.execute("select count(*) - count(distinct (county_fips, business_id)) "
-                             "from raw.yelp_search where logical_date = %s", (day,)).fetchone()
+        dupes = conn.execute(
+            "select count(*) - count(distinct (county_fips, business_id)) "
+            "from raw.yelp_search where logical_date = %s",
+            (day,),
+        ).fetchone()
     assert dupes == (0,)
     # Resuming re-asks at most the page the quota interrupted, per interrupted item.
     assert calls_split <= single["yelp_businesses"].fetched.calls + 2

@@ -9,8 +9,8 @@ import pytest
 import requests
 
 from include.connections import get_connection
-from include.sources.yelp.client import from_connection as yelp_client
 from include.sources.yelp.client import YelpClient
+from include.sources.yelp.client import from_connection as yelp_client
 from include.sources.yelp.parser import YelpError, YelpQuotaExhausted
 from tests.helpers import control, request_counts
 
@@ -23,16 +23,28 @@ def _conn():
 
 def _raw(path: str, params: dict | None = None, key: str | None = None) -> requests.Response:
     conn = _conn()
-    return requests.get(f"{conn.host}{path}", params=params, allow_redirects=False, timeout=10,
-                        headers={"Authorization": f"Bearer {key or conn.password}"})
+    return requests.get(
+        f"{conn.host}{path}",
+        params=params,
+        allow_redirects=False,
+        timeout=10,
+        headers={"Authorization": f"Bearer {key or conn.password}"},
+    )
 
 
 def _county_locations(state_fips: str, state_code: str) -> list[str]:
     """'<county>, <ST>' of a state's counties, in FIPS order, from the Census endpoint."""
     census = get_connection("census_api")
-    rows = requests.get(f"{census.host}/data/2019/pep/population",
-                        params={"get": "NAME", "for": "county:*", "in": f"state:{state_fips}",
-                                "key": census.password}, timeout=10).json()
+    rows = requests.get(
+        f"{census.host}/data/2019/pep/population",
+        params={
+            "get": "NAME",
+            "for": "county:*",
+            "in": f"state:{state_fips}",
+            "key": census.password,
+        },
+        timeout=10,
+    ).json()
     by_fips = sorted((r[2], r[0].rsplit(", ", 1)[0]) for r in rows[1:])
     return [f"{name}, {state_code}" for _fips, name in by_fips]
 
@@ -40,7 +52,7 @@ def _county_locations(state_fips: str, state_code: str) -> list[str]:
 @pytest.fixture(autouse=True)
 def _reset():
     if "AIRFLOW_CONN_YELP_API" not in os.environ:
-        pytest.fail("run under `make test` (or eval \"$(make -s env)\") so the connections exist")
+        pytest.fail('run under `make test` (or eval "$(make -s env)") so the connections exist')
     control({})
     yield
     control({})
@@ -62,9 +74,13 @@ def test_paging_stops_cleanly_at_the_cap(big_county):
     assert len(ids) == 240 and len(set(ids)) == 240
     assert pages[0].total > 240  # more businesses exist than the cap lets through
     # The same 240, in order, read raw in pages of 40 (40 * 6 = 240 is within the cap).
-    raw = [b["id"] for off in range(0, 240, 40)
-           for b in _raw("/v3/businesses/search",
-                         {"location": big_county, "limit": 40, "offset": off}).json()["businesses"]]
+    raw = [
+        b["id"]
+        for off in range(0, 240, 40)
+        for b in _raw(
+            "/v3/businesses/search", {"location": big_county, "limit": 40, "offset": off}
+        ).json()["businesses"]
+    ]
     assert ids == raw
     over = _raw("/v3/businesses/search", {"location": big_county, "limit": 1, "offset": 240})
     assert over.status_code == 400 and over.json()["error"]["code"] == "VALIDATION_ERROR"
@@ -87,8 +103,12 @@ def test_a_business_appears_in_two_counties():
 
 
 def test_moved_business_is_followed_to_its_new_id(big_county):
-    candidates = [b["id"] for b in _raw("/v3/businesses/search", {
-        "location": big_county, "limit": 50, "offset": 0}).json()["businesses"]]
+    candidates = [
+        b["id"]
+        for b in _raw(
+            "/v3/businesses/search", {"location": big_county, "limit": 50, "offset": 0}
+        ).json()["businesses"]
+    ]
     for old_id in candidates:
         answer = _raw(f"/v3/businesses/{old_id}/reviews")
         if answer.status_code == 301:
@@ -109,10 +129,11 @@ def test_reviews_at_most_three_and_users_shared(big_county):
     page = client.search_page(big_county, 0)
     per_user: Counter = Counter()
     for business in page.businesses:
-        final_id, reviews = client.reviews(business.business_id)
+        _final_id, reviews = client.reviews(business.business_id)
         assert len(reviews) <= 3
-        assert all(1 <= r.rating <= 5 and r.time_created.utcoffset().total_seconds() == 0
-                   for r in reviews)
+        assert all(
+            1 <= r.rating <= 5 and r.time_created.utcoffset().total_seconds() == 0 for r in reviews
+        )
         per_user.update({r.user_id for r in reviews})
     assert per_user.most_common(1)[0][1] >= 2  # a user reviewed several businesses
 
@@ -120,8 +141,8 @@ def test_reviews_at_most_three_and_users_shared(big_county):
 def test_per_second_429_is_retried_and_succeeds():
     control({"yelp_rps_429_every": 2})
     client = _fast_client()
-    assert client.search_page("Doña Ana County, NM", 0).businesses   # call 1
-    page = client.search_page("Doña Ana County, NM", 0)              # call 2: 429, call 3
+    assert client.search_page("Doña Ana County, NM", 0).businesses  # call 1
+    page = client.search_page("Doña Ana County, NM", 0)  # call 2: 429, call 3
     assert page.businesses
     assert client.calls == 3 and request_counts()["yelp_search"] == 3
 
@@ -148,8 +169,9 @@ def test_max_calls_raises_before_calling():
 
 def test_version_2_changes_rating_and_price_of_some_businesses(big_county):
     def snapshot():
-        return {b.business_id: b for p in _fast_client().search_all(big_county)
-                for b in p.businesses}
+        return {
+            b.business_id: b for p in _fast_client().search_all(big_county) for b in p.businesses
+        }
 
     v1 = snapshot()
     control({"yelp_version": 2})
@@ -157,8 +179,10 @@ def test_version_2_changes_rating_and_price_of_some_businesses(big_county):
     assert v1.keys() == v2.keys()
     changed = [k for k in v1 if (v1[k].rating, v1[k].price) != (v2[k].rating, v2[k].price)]
     assert 0.02 * len(v1) <= len(changed) <= 0.25 * len(v1)
-    assert any(v1[k].price and v2[k].price and v1[k].price != v2[k].price
-               and v1[k].rating != v2[k].rating for k in changed)
+    assert any(
+        v1[k].price and v2[k].price and v1[k].price != v2[k].price and v1[k].rating != v2[k].rating
+        for k in changed
+    )
     assert all(v1[k].name == v2[k].name and v1[k].alias == v2[k].alias for k in v1)
 
 
@@ -193,8 +217,9 @@ def test_5xx_is_retried_by_the_session_then_an_error():
     from include.connections.http import retrying_session
 
     control({"yelp": "500"})
-    client = _fast_client(session=retrying_session(total=2, backoff=0,
-                                                   retry_statuses=(500, 502, 503, 504)))
+    client = _fast_client(
+        session=retrying_session(total=2, backoff=0, retry_statuses=(500, 502, 503, 504))
+    )
     with pytest.raises(YelpError, match="HTTP 500"):
         client.search_page("Doña Ana County, NM", 0)
     assert request_counts()["yelp"] == 3 and client.calls == 3  # one call and two retries

@@ -2,20 +2,29 @@ from pathlib import Path
 
 import pytest
 
-from include.sources.census.parser import (CensusError, check_response, parse_county_population,
-                                    parse_states, population_year)
+from include.sources.census.parser import (
+    CensusError,
+    check_response,
+    parse_county_population,
+    parse_states,
+    population_year,
+)
 
 FIXTURES = Path(__file__).parents[2] / "fixtures"
 
 
 def test_county_rows_are_typed_with_nulls_and_unicode():
-    rows = check_response(200, "application/json",
-                          (FIXTURES / "census_county_pep2019.json").read_bytes())
+    rows = check_response(
+        200, "application/json", (FIXTURES / "census_county_pep2019.json").read_bytes()
+    )
     parsed = parse_county_population(rows)
     assert len(parsed) == 4
     autauga_2019 = parsed[1]
     assert (autauga_2019.county_fips, autauga_2019.county_name, autauga_2019.state_name) == (
-        "01001", "Autauga County", "Alabama")
+        "01001",
+        "Autauga County",
+        "Alabama",
+    )
     assert (autauga_2019.population_year, autauga_2019.population) == (2019, 55601)
     assert parsed[0].population_year is None  # DATE_CODE 1: the 2010 census, not an estimate
     assert parsed[2].county_name == "Doña Ana County"
@@ -43,7 +52,7 @@ def test_204_means_no_rows():
 
 def test_html_with_200_is_a_key_error():
     body = (FIXTURES / "census_invalid_key.html").read_bytes()
-    with pytest.raises(CensusError, match="HTML page with status 200 .Invalid Key.*API key"):
+    with pytest.raises(CensusError, match=r"HTML page with status 200 .Invalid Key.*API key"):
         check_response(200, "text/html;charset=utf-8", body)
 
 
@@ -73,5 +82,7 @@ def test_missing_header_column():
 
 def test_states():
     states = parse_states([["NAME", "state"], ["Alabama", "01"], ["Puerto Rico", "72"]])
-    assert [(s.state_fips, s.state_name) for s in states] == [("01", "Alabama"),
-                                                             ("72", "Puerto Rico")]
+    assert [(s.state_fips, s.state_name) for s in states] == [
+        ("01", "Alabama"),
+        ("72", "Puerto Rico"),
+    ]

@@ -13,17 +13,22 @@ from include.sources.yelp.parser import YelpError, YelpQuotaExhausted
 
 FIXTURES = Path(__file__).parents[2] / "fixtures"
 KEY = "secret-key-123"
-RATE_HEADERS = {"RateLimit-DailyLimit": "5000", "RateLimit-Remaining": "4321",
-                "RateLimit-ResetTime": "2024-01-16T00:00:00+00:00"}
+RATE_HEADERS = {
+    "RateLimit-DailyLimit": "5000",
+    "RateLimit-Remaining": "4321",
+    "RateLimit-ResetTime": "2024-01-16T00:00:00+00:00",
+}
 
 
-def _response(status: int, body, headers: dict | None = None,
-              content_type: str = "application/json") -> requests.Response:
+def _response(
+    status: int, body, headers: dict | None = None, content_type: str = "application/json"
+) -> requests.Response:
     resp = requests.Response()
     resp.status_code = status
     resp._content = body if isinstance(body, bytes) else json.dumps(body).encode()
-    resp.headers = CaseInsensitiveDict({"Content-Type": content_type, **RATE_HEADERS,
-                                        **(headers or {})})
+    resp.headers = CaseInsensitiveDict(
+        {"Content-Type": content_type, **RATE_HEADERS, **(headers or {})}
+    )
     return resp
 
 
@@ -39,8 +44,9 @@ class ScriptedSession:
         self.requests = []
 
     def get(self, url, params=None, headers=None, allow_redirects=True, **_):
-        self.requests.append({"url": url, "params": params, "headers": headers,
-                              "allow_redirects": allow_redirects})
+        self.requests.append(
+            {"url": url, "params": params, "headers": headers, "allow_redirects": allow_redirects}
+        )
         return self.responses.pop(0)
 
 
@@ -53,8 +59,7 @@ def _client(session, **kw) -> YelpClient:
 
 def _page(n: int, total: int, start: int = 0) -> dict:
     business = json.loads(_fixture("yelp_search_page.json"))["businesses"][0]
-    return {"businesses": [{**business, "id": f"b{start + i}"} for i in range(n)],
-            "total": total}
+    return {"businesses": [{**business, "id": f"b{start + i}"} for i in range(n)], "total": total}
 
 
 def test_bearer_key_and_no_automatic_redirects():
@@ -67,14 +72,16 @@ def test_bearer_key_and_no_automatic_redirects():
     assert request["params"] == {"location": "Doña Ana County, NM", "limit": 50, "offset": 0}
     assert request["allow_redirects"] is False
     assert client.calls == 1
-    assert client.rate_limit == {"daily_limit": 5000, "remaining": 4321,
-                                 "reset_time": "2024-01-16T00:00:00+00:00"}
+    assert client.rate_limit == {
+        "daily_limit": 5000,
+        "remaining": 4321,
+        "reset_time": "2024-01-16T00:00:00+00:00",
+    }
 
 
 def test_per_second_429_backs_off_exponentially_then_succeeds():
     rps = _fixture("yelp_error_too_many_requests_per_second.json")
-    session = ScriptedSession(_response(429, rps), _response(429, rps),
-                              _response(200, _page(2, 2)))
+    session = ScriptedSession(_response(429, rps), _response(429, rps), _response(200, _page(2, 2)))
     client = _client(session, rps_backoff=0.5)
     page = client.search_page("X County, AL", 0)
     assert [b.business_id for b in page.businesses] == ["b0", "b1"]
@@ -86,7 +93,7 @@ def test_per_second_429_gives_up_after_rps_retries():
     rps = _fixture("yelp_error_too_many_requests_per_second.json")
     session = ScriptedSession(*[_response(429, rps) for _ in range(3)])
     client = _client(session, rps_retries=2, rps_backoff=0.1)
-    with pytest.raises(YelpError, match="TOO_MANY_REQUESTS_PER_SECOND.*after 2 retries") as err:
+    with pytest.raises(YelpError, match=r"TOO_MANY_REQUESTS_PER_SECOND.*after 2 retries") as err:
         client.search_page("X County, AL", 0)
     assert not isinstance(err.value, YelpQuotaExhausted)
     assert client.calls == 3 and len(client.sleeps) == 2
@@ -113,8 +120,8 @@ def test_paging_asks_a_smaller_last_page_and_stops_at_the_cap():
     cap = _fixture("yelp_error_validation_cap.json")
     session = ScriptedSession(
         *[_response(200, _page(50, 300, start)) for start in range(0, 200, 50)],
-        _response(400, cap),                       # offset 200, limit 50: over the cap
-        _response(200, _page(40, 300, 200)),       # offset 200, limit 40
+        _response(400, cap),  # offset 200, limit 50: over the cap
+        _response(200, _page(40, 300, 200)),  # offset 200, limit 40
     )
     client = _client(session)
     pages = list(client.search_all("Big County, CA"))
@@ -142,7 +149,8 @@ def test_migrated_business_is_followed_to_the_new_id():
     moved = _fixture("yelp_error_business_migrated.json")
     session = ScriptedSession(
         _response(301, moved, {"Location": "/v3/businesses/new-id-Xg-FyjVKAN70LO4u4Z/reviews"}),
-        _response(200, _fixture("yelp_reviews.json")))
+        _response(200, _fixture("yelp_reviews.json")),
+    )
     client = _client(session)
     final_id, reviews = client.reviews("old-id")
     assert final_id == "new-id-Xg-FyjVKAN70LO4u4Z"
@@ -151,15 +159,21 @@ def test_migrated_business_is_followed_to_the_new_id():
 
 
 def test_html_with_200_is_a_clear_error():
-    session = ScriptedSession(_response(200, _fixture("yelp_captive_portal.html"),
-                                        content_type="text/html; charset=utf-8"))
-    with pytest.raises(YelpError, match="HTML page with status 200 .Hotel Wi-Fi"):
+    session = ScriptedSession(
+        _response(
+            200, _fixture("yelp_captive_portal.html"), content_type="text/html; charset=utf-8"
+        )
+    )
+    with pytest.raises(YelpError, match=r"HTML page with status 200 .Hotel Wi-Fi"):
         _client(session).search_page("X County, AL", 0)
 
 
 def test_5xx_after_the_session_retries_is_an_error():
-    session = ScriptedSession(_response(503, b"<html><title>503 Service Unavailable</title></html>",
-                                        content_type="text/html"))
+    session = ScriptedSession(
+        _response(
+            503, b"<html><title>503 Service Unavailable</title></html>", content_type="text/html"
+        )
+    )
     with pytest.raises(YelpError, match=r"HTTP 503.*503 Service Unavailable") as err:
         _client(session).reviews("abc")
     assert err.value.status == 503
