@@ -9,8 +9,8 @@ select
 from raw.yelp_search as r
 inner join yelp.progress as q
     on
-        q.logical_date = r.logical_date
+        r.logical_date = q.logical_date
+        and r.business_id = q.item_key
         and q.item_type = 'reviews'
-        and q.item_key = r.business_id
         and q.status = 'done'
 left join raw.yelp_business_move as m on r.business_id = m.old_business_id;

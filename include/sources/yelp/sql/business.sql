@@ -12,15 +12,15 @@ select
     address2,
     address3,
     zip_code,
-    nullif(phone, ''),
+    nullif(phone, '') as phone,
     url,
-    length(price),
+    length(price) as price_level,
     latitude,
     longitude,
     state_code,
     city,
     county_fips,
-    %(d)s::date
+    %(d)s::date as changed_on
 from yelp_placed
 on conflict (business_id) do update set
     alias = excluded.alias,

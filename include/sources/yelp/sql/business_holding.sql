@@ -1,6 +1,6 @@
 select
     business_id,
-    %(d)s::date,
+    %(d)s::date as holding_date,
     rating,
     review_count,
     is_closed

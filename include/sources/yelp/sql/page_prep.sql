@@ -1,7 +1,7 @@
 -- Before a page's COPY, in its transaction: delete the page's keys (a resumed or repeated
 -- page replaces its rows), advance the county's progress, and let the commit skip the WAL
 -- flush (a lost commit loses the page and its progress together).
-with cfg as (select set_config('synchronous_commit', 'off', true)),
+with cfg as (select set_config('synchronous_commit', 'off', true) as setting),
 
 gone as (
     delete from raw.yelp_search
@@ -19,6 +19,6 @@ moved as (
 )
 
 select
-    (select count(*) from cfg) as settings,
-    (select count(*) from gone) as deleted,
-    (select count(*) from moved) as progressed
+    (select count(*) as n from cfg) as settings,
+    (select count(*) as n from gone) as deleted,
+    (select count(*) as n from moved) as progressed
