@@ -1,4 +1,5 @@
-"""Local stand-in for the US Census Data API, the US states web page and Yelp Fusion.
+"""One local HTTP server standing in for every source (each source's data is its own module
+here: census.py, states_page.py, yelp.py, amplitude.py).
 
 It speaks the real wire formats (each source's include/sources/<name>/README.md):
 
@@ -24,139 +25,15 @@ reset. ``GET /_control`` reports the faults and the request counts (``census``,
 from __future__ import annotations
 
 import argparse
-import hashlib
-import html
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
 from local.sources import amplitude as amplitude_server
+from local.sources import census
 from local.sources import yelp as yelp_server
-
-# (fips, postal code, name): the 50 states and DC, then the territories.
-STATES = [
-    ("01", "AL", "Alabama"),
-    ("02", "AK", "Alaska"),
-    ("04", "AZ", "Arizona"),
-    ("05", "AR", "Arkansas"),
-    ("06", "CA", "California"),
-    ("08", "CO", "Colorado"),
-    ("09", "CT", "Connecticut"),
-    ("10", "DE", "Delaware"),
-    ("11", "DC", "District of Columbia"),
-    ("12", "FL", "Florida"),
-    ("13", "GA", "Georgia"),
-    ("15", "HI", "Hawaii"),
-    ("16", "ID", "Idaho"),
-    ("17", "IL", "Illinois"),
-    ("18", "IN", "Indiana"),
-    ("19", "IA", "Iowa"),
-    ("20", "KS", "Kansas"),
-    ("21", "KY", "Kentucky"),
-    ("22", "LA", "Louisiana"),
-    ("23", "ME", "Maine"),
-    ("24", "MD", "Maryland"),
-    ("25", "MA", "Massachusetts"),
-    ("26", "MI", "Michigan"),
-    ("27", "MN", "Minnesota"),
-    ("28", "MS", "Mississippi"),
-    ("29", "MO", "Missouri"),
-    ("30", "MT", "Montana"),
-    ("31", "NE", "Nebraska"),
-    ("32", "NV", "Nevada"),
-    ("33", "NH", "New Hampshire"),
-    ("34", "NJ", "New Jersey"),
-    ("35", "NM", "New Mexico"),
-    ("36", "NY", "New York"),
-    ("37", "NC", "North Carolina"),
-    ("38", "ND", "North Dakota"),
-    ("39", "OH", "Ohio"),
-    ("40", "OK", "Oklahoma"),
-    ("41", "OR", "Oregon"),
-    ("42", "PA", "Pennsylvania"),
-    ("44", "RI", "Rhode Island"),
-    ("45", "SC", "South Carolina"),
-    ("46", "SD", "South Dakota"),
-    ("47", "TN", "Tennessee"),
-    ("48", "TX", "Texas"),
-    ("49", "UT", "Utah"),
-    ("50", "VT", "Vermont"),
-    ("51", "VA", "Virginia"),
-    ("53", "WA", "Washington"),
-    ("54", "WV", "West Virginia"),
-    ("55", "WI", "Wisconsin"),
-    ("56", "WY", "Wyoming"),
-]
-TERRITORIES = [
-    ("60", "AS", "American Samoa"),
-    ("66", "GU", "Guam"),
-    ("69", "MP", "Northern Mariana Islands"),
-    ("72", "PR", "Puerto Rico"),
-    ("78", "VI", "U.S. Virgin Islands"),
-]
-# Census PEP covers the states, DC and Puerto Rico (its municipios are county equivalents).
-CENSUS_STATES = STATES + [t for t in TERRITORIES if t[1] == "PR"]
-
-# Real names with non-ASCII characters, to keep unicode honest end to end.
-SPECIAL_COUNTIES = {"35": ["Doña Ana County"], "72": ["Añasco Municipio", "Mayagüez Municipio"]}
-NAME_PARTS = [
-    "Cedar",
-    "Lake",
-    "Pine",
-    "Grant",
-    "Marion",
-    "Union",
-    "Clay",
-    "Jackson",
-    "Franklin",
-    "Madison",
-    "Washington",
-    "Lincoln",
-    "Warren",
-    "Greene",
-    "Monroe",
-]
-DATE_CODES = range(1, 13)  # 1-2: census/base 2010, 3-12: July 1 of 2010-2019
-VARIABLES = {"NAME", "POP", "DATE_CODE", "DATE_DESC", "GEO_ID"}
-
-
-def _h(*parts: object) -> int:
-    return int(hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest()[:12], 16)
-
-
-def counties(counties_per_state: int) -> list[tuple[str, str, str]]:
-    """(state fips, county fips 3 digits, county name) for every county, deterministic."""
-    out = []
-    for fips, _code, _name in CENSUS_STATES:
-        names = list(SPECIAL_COUNTIES.get(fips, []))
-        i = 0
-        while len(names) < counties_per_state:
-            suffix = "Municipio" if fips == "72" else "County"
-            base = NAME_PARTS[_h(fips, i) % len(NAME_PARTS)]
-            candidate = f"{base} {suffix}" if i < len(NAME_PARTS) else f"{base} {i} {suffix}"
-            if candidate not in names:
-                names.append(candidate)
-            i += 1
-        for n, cname in enumerate(names[:counties_per_state]):
-            out.append((fips, f"{2 * n + 1:03d}", cname))
-    return out
-
-
-def population(state: str, county: str, date_code: int) -> int | None:
-    """Deterministic population; one county's 2010 estimate is suppressed (null)."""
-    if state == "01" and county == "001" and date_code == 3:
-        return None
-    base = 1_000 + _h(state, county) % 900_000
-    return base + (date_code - 1) * (_h(state, county, "growth") % 500)
-
-
-def date_desc(code: int) -> str:
-    if code == 1:
-        return "4/1/2010 Census population"
-    if code == 2:
-        return "4/1/2010 population estimates base"
-    return f"7/1/{2007 + code} population estimate"
+from local.sources.states_page import states_page
 
 
 class SourceState:
@@ -174,71 +51,6 @@ class SourceState:
         self.faults: dict[str, object] = {}
         self.lock = threading.Lock()
         self.requests: dict[str, int] = {}
-
-
-def census_rows(state: SourceState, get: list[str], for_: str, in_: str | None) -> list[list]:
-    geo_kind, _, geo_val = for_.partition(":")
-    state_filter = None
-    if in_:
-        _, _, state_filter = in_.partition(":")
-    if geo_kind == "state":
-        header = get + ["state"]
-        rows = []
-        for fips, _code, name in CENSUS_STATES:
-            if geo_val not in ("*", fips):
-                continue
-            values = {"NAME": name, "GEO_ID": f"0400000US{fips}"}
-            rows.append([values.get(v) for v in get] + [fips])
-        return [header] + rows
-    header = get + ["state", "county"]
-    rows = []
-    state_names = {f: n for f, _c, n in CENSUS_STATES}
-    for sfips, cfips, cname in counties(state.counties_per_state):
-        if state_filter not in (None, "*", sfips) or geo_val not in ("*", cfips):
-            continue
-        codes = DATE_CODES if "DATE_CODE" in get or "POP" in get else [12]
-        for code in codes:
-            pop = population(sfips, cfips, code)
-            values = {
-                "NAME": f"{cname}, {state_names[sfips]}",
-                "POP": None if pop is None else str(pop),
-                "DATE_CODE": str(code),
-                "DATE_DESC": date_desc(code),
-                "GEO_ID": f"0500000US{sfips}{cfips}",
-            }
-            rows.append([values.get(v) for v in get] + [sfips, cfips])
-    return [header] + rows
-
-
-def states_page(duplicate: bool) -> str:
-    def table(rows):
-        body = "\n".join(
-            f'<tr><td><a href="/{html.escape(n.lower().replace(" ", "-"))}.htm">'
-            f"{html.escape(n)}</a></td><td>{c}</td></tr>"
-            for _f, c, n in rows
-        )
-        return (
-            '<table class="table table-hover"><thead><tr><th>State</th>'
-            "<th>Abbreviation</th></tr></thead>"
-            f"<tbody>\n{body}\n</tbody></table>"
-        )
-
-    states = list(STATES)
-    if duplicate:
-        # A data-entry slip on the page: Alaska listed with Alabama's code.
-        states[1] = ("02", "AL", "Alaska")
-    return (
-        '<!DOCTYPE html><html><head><meta charset="utf-8"><title>US States</title></head>'
-        "<body><h1>List of US States</h1><h2>States</h2>"
-        f"{table(states)}<h2>US Territories</h2>{table(TERRITORIES)}</body></html>"
-    )
-
-
-INVALID_KEY_PAGE = (
-    "<html><head><title>Invalid Key</title></head><body><h1>Invalid Key</h1>"
-    "<p>A valid <em>key</em> must be included with each data API request.</p>"
-    "</body></html>"
-)
 
 
 def make_handler(state: SourceState):
@@ -330,7 +142,7 @@ def make_handler(state: SourceState):
             parts = url.path.strip("/").split("/")
             params = {k: v[0] for k, v in parse_qs(url.query).items()}
             if fault == "html" or params.get("key") != state.api_key:
-                return self._send(200, INVALID_KEY_PAGE, "text/html;charset=utf-8")
+                return self._send(200, census.INVALID_KEY_PAGE, "text/html;charset=utf-8")
             if len(parts) != 4 or parts[2:] != ["pep", "population"]:
                 return self._send(
                     404, f"error: unknown dataset '{'/'.join(parts[2:])}'", "text/plain"
@@ -339,14 +151,14 @@ def make_handler(state: SourceState):
             if not get:
                 return self._send(400, "error: missing 'get' parameter", "text/plain")
             for var in get:
-                if var not in VARIABLES:
+                if var not in census.VARIABLES:
                     return self._send(400, f"error: unknown variable '{var}'", "text/plain")
             for_ = params.get("for", "")
             if not for_.startswith(("county:", "state:")):
                 return self._send(
                     400, "error: unknown/unsupported geography hierarchy", "text/plain"
                 )
-            rows = census_rows(state, get, for_, params.get("in"))
+            rows = census.census_rows(state.counties_per_state, get, for_, params.get("in"))
             if len(rows) == 1:
                 return self._send(204, b"")
             if fault == "truncated":
@@ -388,8 +200,8 @@ def main() -> None:
     parser.add_argument("--amplitude-secret", default="local-amplitude-secret")
     args = parser.parse_args()
     world = yelp_server.YelpWorld(
-        counties(args.counties_per_state),
-        {fips: code for fips, code, _name in CENSUS_STATES},
+        census.counties(args.counties_per_state),
+        {fips: code for fips, code, _name in census.CENSUS_STATES},
         args.yelp_per_county,
         args.yelp_big_county_size,
     )
