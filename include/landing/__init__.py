@@ -20,6 +20,15 @@ from psycopg import sql
 
 
 @dataclass(frozen=True)
+class LandedBatch:
+    """What a run of a batch source (one raw batch per day) landed and changed."""
+
+    batch_id: uuid.UUID
+    raw_rows: int
+    changed: dict[str, int]  # rows inserted or changed per OLTP table
+
+
+@dataclass(frozen=True)
 class RawTable:
     """A raw table of a batch: `raw.<name>` and the columns its rows carry, in order."""
 

@@ -5,28 +5,21 @@ Entry point: `ingest_day(day, ctx)`, called by the `census_population` DAG. See 
 
 from __future__ import annotations
 
-import uuid
-from dataclasses import dataclass
 from datetime import date
+from typing import TYPE_CHECKING
 
 from include.quality import RunContext
 
-
-@dataclass(frozen=True)
-class CensusBatch:
-    """What one run landed and changed."""
-
-    batch_id: uuid.UUID
-    raw_rows: int
-    changed: dict[str, int]  # rows inserted or changed per OLTP table
+if TYPE_CHECKING:
+    from include.landing import LandedBatch
 
 
-def ingest_day(day: date, ctx: RunContext, conn_id: str = "source_db") -> CensusBatch:
+def ingest_day(day: date, ctx: RunContext, conn_id: str = "source_db") -> LandedBatch:
     """Extract the counties' population and the state list as of day D, land them as D's
     batch, check, normalize. Raises DataQualityError (after recording the checks) when a
     blocking check fails."""
     from include.connections import pg_connect
-    from include.landing import land_batch
+    from include.landing import LandedBatch, land_batch
     from include.quality import raise_on_failures, record_checks
     from include.quality.gx import validate_suite
     from include.sources.census import client as census_client
@@ -66,4 +59,4 @@ def ingest_day(day: date, ctx: RunContext, conn_id: str = "source_db") -> Census
         record_checks(conn, ctx, results)
         raise_on_failures(results)
         changed = normalize_census(conn, batch)
-    return CensusBatch(batch_id=batch, raw_rows=len(counties) + len(states), changed=changed)
+    return LandedBatch(batch_id=batch, raw_rows=len(counties) + len(states), changed=changed)

@@ -5,27 +5,20 @@ Entry point: `ingest_day(day, ctx)`, called by the `states_page` DAG. See README
 
 from __future__ import annotations
 
-import uuid
-from dataclasses import dataclass
 from datetime import date
+from typing import TYPE_CHECKING
 
 from include.quality import RunContext
 
-
-@dataclass(frozen=True)
-class StatesPageBatch:
-    """What one run landed and changed."""
-
-    batch_id: uuid.UUID
-    raw_rows: int
-    changed: dict[str, int]  # rows inserted or changed per OLTP table
+if TYPE_CHECKING:
+    from include.landing import LandedBatch
 
 
-def ingest_day(day: date, ctx: RunContext, conn_id: str = "source_db") -> StatesPageBatch:
+def ingest_day(day: date, ctx: RunContext, conn_id: str = "source_db") -> LandedBatch:
     """Scrape the page as of day D, land it as D's batch, check it, normalize it. Raises
     DataQualityError (after recording the checks) when a blocking check fails."""
     from include.connections import pg_connect
-    from include.landing import land_batch
+    from include.landing import LandedBatch, land_batch
     from include.quality import raise_on_failures, record_checks
     from include.quality.gx import validate_suite
     from include.sources.states_page import client
@@ -48,4 +41,4 @@ def ingest_day(day: date, ctx: RunContext, conn_id: str = "source_db") -> States
         record_checks(conn, ctx, results)
         raise_on_failures(results)
         changed = normalize_states(conn, batch)
-    return StatesPageBatch(batch_id=batch, raw_rows=len(rows), changed=changed)
+    return LandedBatch(batch_id=batch, raw_rows=len(rows), changed=changed)

@@ -20,9 +20,6 @@ DAY = date(2024, 8, 1)
 
 @pytest.fixture(autouse=True)
 def _clean():
-    from include.migrations import migrate
-
-    migrate()
     control({})
     yield
     control({})

@@ -103,9 +103,6 @@ def _marts():
 
 @pytest.fixture
 def clean_days():
-    from include.migrations import migrate
-
-    migrate()
     control({})
     days = (D1, D2)
     with pg_connect("source_db") as conn:  # forget earlier runs of these days

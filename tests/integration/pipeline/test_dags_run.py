@@ -22,9 +22,6 @@ def dagbag():
     "dag_id,checks", [("states_page", 4), ("census_population", 5), ("warehouse", None)]
 )
 def test_dag_run_for_a_logical_date_records_its_checks(dagbag, dag_id, checks):
-    from include.migrations import migrate
-
-    migrate()
     logical = datetime(2024, 2, 10, tzinfo=UTC)
     dr = dagbag.get_dag(dag_id).test(logical_date=logical)
     assert dr.state == "success", [(t.task_id, t.state) for t in dr.get_task_instances()]
@@ -57,9 +54,7 @@ def test_failing_dbt_test_fails_its_node_task_records_the_check_and_alerts(monke
     from airflow.dag_processing.dagbag import DagBag
 
     from include.connections import get_connection
-    from include.migrations import migrate
 
-    migrate()
     monkeypatch.setenv("ELT_TASK_RETRIES", "0")  # read by default_args at parse time
     monkeypatch.setenv("ELT_DBT_POKE_SECONDS", "1")
     slack = get_connection("slack_alerts")

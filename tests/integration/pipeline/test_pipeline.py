@@ -25,9 +25,6 @@ def _sink():
 
 @pytest.fixture(autouse=True)
 def _clean():
-    from include.migrations import migrate
-
-    migrate()
     _sources({})
     requests.delete(f"{_sink()}/_messages", timeout=5)
     requests.post(f"{_sink()}/_control", json={"mode": "ok"}, timeout=5)

@@ -18,9 +18,6 @@ DAY = date(1999, 1, 1)  # a date no other test lands
 
 @pytest.fixture
 def conn():
-    from include.migrations import migrate
-
-    migrate()
     with pg_connect("source_db", autocommit=True) as c:
         yield c
         c.execute("delete from raw.batches where logical_date = %s", (DAY,))

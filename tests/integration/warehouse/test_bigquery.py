@@ -30,9 +30,6 @@ def _own_lake_watermarks():
     targets share one stack, so this module starts and ends with no watermark: BigQuery's
     first export is a full one, as on a fresh BigQuery deployment, and so is the PostgreSQL
     target's first export after it. Without this the outcome depends on test order."""
-    from include.migrations import migrate
-
-    migrate()
     _forget_lake_watermarks()
     yield
     _forget_lake_watermarks()
@@ -52,10 +49,8 @@ def bigquery(monkeypatch):
     monkeypatch.setenv("WAREHOUSE", "bigquery")
     for key, value in cfg.emulator_settings().items():
         monkeypatch.setenv(key, value)
-    from include.migrations import migrate
     from include.warehouse.bigquery import clients
 
-    migrate()
     settings, bq, _ = clients()
     return settings, bq
 

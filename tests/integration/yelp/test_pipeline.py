@@ -30,9 +30,6 @@ YELP_TABLES = (
 
 def _reset_yelp():
     """Forget every earlier Yelp run (source_db and warehouse), so the test is hermetic."""
-    from include.migrations import migrate
-
-    migrate()
     with pg_connect("source_db", autocommit=True) as conn:
         conn.execute(
             "truncate oltp.review, oltp.business_holding, oltp.business_category, "
