@@ -27,14 +27,14 @@ with DAG(
     doc_md="""
 ### warehouse
 Runs when both `oltp.state` and `oltp.county_population` have new asset events, and again
-when `oltp.business` (Yelp) or `raw.amplitude_event` (Amplitude) has (day D is taken from
-the events, or from the logical date of a manual run): exports the changed OLTP rows and
-Amplitude's day D (events and properties, whole) to the S3 lake as Parquet (`lake_s3`),
-loads day D into the warehouse staging schema (`WAREHOUSE`, default the local PostgreSQL
-`warehouse_db`), reconciles Postgres with the warehouse, and builds the dbt project: the
-`dbt` task group has one task per dbt node (snapshots, `stg_` views, marts, each model's
-tests), rendered by cosmos from the manifest; `dbt.dbt_producer_watcher` runs a single `dbt
-build` and the node tasks follow it. Every dbt test result is recorded in
+when `oltp.business` (Yelp) or `raw.amplitude_event` (Amplitude) has (the days come from the
+events, every day they carry, in order; or from the logical date of a manual run): exports
+the changed OLTP rows and Amplitude's day D (events and properties, whole) to the S3 lake as
+Parquet (`lake_s3`), loads each day into the warehouse staging schema (`WAREHOUSE`, default
+the local PostgreSQL `warehouse_db`), reconciles Postgres with the warehouse, and builds the
+dbt project: the `dbt` task group has one task per dbt node (snapshots, `stg_` views, marts,
+each model's tests), rendered by cosmos from the manifest; `dbt.dbt_producer_watcher` runs a
+single `dbt build` and the node tasks follow it. Every dbt test result is recorded in
 `quality.check_results`.
 
 **On call:** a `reconcile_*` failure means staging lost or duplicated rows: rerun the DAG
@@ -48,27 +48,25 @@ reruns just that node (`dbt run`/`dbt test --select`), not the whole build.
 
     @task
     def export_lake(**context):
-        from include.lake.export import export_day
-        from include.runs import logical_day, xcom_value
+        from include.lake.export import export_days
+        from include.runs import logical_days, xcom_value
 
-        return [xcom_value(e) for e in export_day(logical_day(context))]
+        return [xcom_value(e) for e in export_days(logical_days(context))]
 
     @task
     def load_staging(**context):
-        from include.runs import logical_day
-        from include.warehouse import get_warehouse
+        from include.runs import logical_days
+        from include.warehouse import load_days
 
-        return get_warehouse().load_day(logical_day(context))
+        return load_days(logical_days(context))
 
     @task
     def reconcile(**context):
-        from include.quality import raise_on_failures
-        from include.runs import run_context
-        from include.warehouse.reconcile import reconcile_warehouse
+        from include.runs import logical_days, run_context
+        from include.warehouse.reconcile import reconcile_days
 
-        results = reconcile_warehouse(run_context(context))
-        raise_on_failures(results)
-        return {r.check_name: r.status for r in results}
+        days = logical_days(context)
+        return reconcile_days([run_context(context, day=d) for d in days])
 
     @task(outlets=[MARTS_ASSET])
     def publish_marts(**context):

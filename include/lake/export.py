@@ -98,6 +98,12 @@ def export_table(
     return LakeExport(table=table.name, rows=rows, key=key)
 
 
+def export_days(days: list[date], source_conn_id: str = "source_db") -> list[LakeExport]:
+    """Every registered table's export for each day, in day order (a delta's lower bound is
+    the watermark of the day before, so the order matters)."""
+    return [e for day in sorted(days) for e in export_day(day, source_conn_id)]
+
+
 def export_day(day: date, source_conn_id: str = "source_db") -> list[LakeExport]:
     """Every registered table's export for day D."""
     from include.connections import pg_connect

@@ -39,11 +39,13 @@ def check(name, dimension, target, ok, observed, expected, **details) -> CheckRe
 
 
 def record_checks(conn, ctx: RunContext, results: list[CheckResult]) -> None:
-    """Replace this run+task's earlier results (a retry re-records), then insert."""
+    """Replace this run+task+day's earlier results (a retry re-records), then insert. A
+    task that processes several days keeps each day's results."""
     with conn.transaction():
         conn.execute(
-            "delete from quality.check_results where run_id = %s and dag_id = %s and task_id = %s",
-            (ctx.run_id, ctx.dag_id, ctx.task_id),
+            "delete from quality.check_results where run_id = %s and dag_id = %s "
+            "and task_id = %s and logical_date is not distinct from %s",
+            (ctx.run_id, ctx.dag_id, ctx.task_id, ctx.logical_date),
         )
         with conn.cursor() as cur:
             cur.executemany(

@@ -43,3 +43,10 @@ def get_warehouse() -> Warehouse:
 
         return BigQueryWarehouse()
     raise ValueError(f"WAREHOUSE={target!r}: expected 'postgres' or 'bigquery'")
+
+
+def load_days(days: list[date]) -> dict[str, dict[str, int]]:
+    """Load each day's lake files into the target's staging, in day order; returns the rows
+    loaded per table, per day."""
+    warehouse = get_warehouse()
+    return {day.isoformat(): warehouse.load_day(day) for day in sorted(days)}

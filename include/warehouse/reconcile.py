@@ -157,3 +157,17 @@ def reconcile_warehouse(ctx: RunContext, source_conn_id: str = "source_db") -> l
                 )
         record_checks(conn, ctx, results)
     return results
+
+
+def reconcile_days(contexts: list[RunContext]) -> dict[str, dict[str, str]]:
+    """Reconcile each day (one RunContext per day, recorded under its own logical date);
+    raises DataQualityError after every day is recorded when any check failed."""
+    from include.quality import raise_on_failures
+
+    results, statuses = [], {}
+    for ctx in sorted(contexts, key=lambda c: c.logical_date):
+        day_results = reconcile_warehouse(ctx)
+        results += day_results
+        statuses[str(ctx.logical_date)] = {r.check_name: r.status for r in day_results}
+    raise_on_failures(results)
+    return statuses
