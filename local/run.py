@@ -5,7 +5,10 @@
 `make run DATE=D` and `make demo` run the DAGs themselves (DagBag + dag.test(logical_date=D)),
 producers before the asset-scheduled DAGs that consume them, so the run is what the
 scheduler would do: the same tasks, retries, failure callbacks and check records. A DAG
-whose upstream DAG failed is not run, as its assets were not updated.
+scheduled on assets runs when its asset condition holds for the assets this run updated
+(the warehouse's `(states & census) | yelp | amplitude`: a failed Yelp run does not hold
+back the other sources' day), as under the scheduler; a DAG that reads an asset as an inlet
+(Yelp reads Census's counties) is not run when that asset's producer failed.
 """
 
 from __future__ import annotations
@@ -52,9 +55,37 @@ def dag_order(dags: dict) -> tuple[list[str], dict[str, set[str]]]:
     return order, upstream
 
 
+def condition_met(condition, updated: set[str]) -> bool:
+    """Whether an asset condition (Asset, AssetAll `&`, AssetAny `|`) holds when the assets
+    with URIs `updated` have new events."""
+    if hasattr(condition, "uri"):
+        return condition.uri in updated
+    parts = [condition_met(c, updated) for c in getattr(condition, "objects", ())]
+    return all(parts) if type(condition).__name__ == "AssetAll" else any(parts)
+
+
+def _outlets(dag) -> set[str]:
+    return {a.uri for t in dag.tasks for a in (t.outlets or []) if hasattr(a, "uri")}
+
+
+def _why_not_run(dag, upstream: set[str], outcome: dict, updated: set[str]) -> str | None:
+    """The reason `dag` must not run after the DAGs in `outcome`, or None."""
+    condition = getattr(dag.timetable, "asset_condition", None)
+    if not _asset_uris(condition):  # cron timetables carry an empty condition
+        condition = None
+    if condition is not None and not condition_met(condition, updated):
+        return f"its asset schedule is not met: upstream {', '.join(sorted(upstream))}"
+    inlets = {a.uri for t in dag.tasks for a in (t.inlets or []) if hasattr(a, "uri")}
+    missing = inlets - updated - (_asset_uris(condition) if condition is not None else set())
+    failed = sorted(u for u in upstream if outcome[u]["state"] != "success")
+    if missing and failed:
+        return f"an asset it reads was not updated: upstream DAG failed: {', '.join(failed)}"
+    return None
+
+
 def run_dags(day: date) -> dict[str, dict]:
     """dag.test() of every DAG for logical date D, in asset order. Returns per DAG its run
-    id, state and failed tasks; a DAG downstream of a failed one is 'skipped'."""
+    id, state and failed tasks; a DAG whose assets were not updated is 'skipped'."""
     from datetime import datetime
 
     from airflow.dag_processing.dagbag import DagBag
@@ -65,14 +96,11 @@ def run_dags(day: date) -> dict[str, dict]:
     order, upstream = dag_order(bag.dags)
     logical = datetime(day.year, day.month, day.day, tzinfo=UTC)
     outcome: dict[str, dict] = {}
+    updated: set[str] = set()  # the assets of the DAG runs that succeeded
     for dag_id in order:
-        blocked = [u for u in upstream[dag_id] if outcome[u]["state"] != "success"]
-        if blocked:
-            outcome[dag_id] = {
-                "state": "skipped",
-                "run_id": None,
-                "failed": [f"upstream DAG failed: {', '.join(blocked)}"],
-            }
+        reason = _why_not_run(bag.get_dag(dag_id), upstream[dag_id], outcome, updated)
+        if reason:
+            outcome[dag_id] = {"state": "skipped", "run_id": None, "failed": [reason]}
             continue
         dr = bag.get_dag(dag_id).test(logical_date=logical)
         outcome[dag_id] = {
@@ -84,6 +112,8 @@ def run_dags(day: date) -> dict[str, dict]:
                 if ti.state not in ("success", "skipped")
             ),
         }
+        if outcome[dag_id]["state"] == "success":
+            updated |= _outlets(bag.get_dag(dag_id))
     return outcome
 
 

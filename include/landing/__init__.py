@@ -96,3 +96,13 @@ def upsert(
         ),
     )
     return conn.execute(stmt, params).rowcount
+
+
+def record_landed_day(conn, source: str, day: date) -> None:
+    """Day D of `source` is complete (landed, checked, normalized): the warehouse's
+    `source_landed_<source>` check reads it."""
+    conn.execute(
+        "insert into raw.landed_days (source, day) values (%s, %s) "
+        "on conflict (source, day) do update set landed_at = now()",
+        (source, day),
+    )

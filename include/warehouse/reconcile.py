@@ -7,7 +7,9 @@ For every lake table (the registry in `include.lake`):
 - `reconcile_raw_day_rows_<table>` (day tables): the raw day's rows now vs staged;
 - for a table with a `checksum_column` (`population`): `reconcile_<column>_sum` over the
   current rows, and `reconcile_day_<column>_sum`, the day's sum recomputed in PostgreSQL
-  over the same updated_at window the export used.
+  over the same updated_at window the export used;
+and per registered source `source_landed_<name>` (timeliness): `warn` when the source has
+not completed day D, so a build without it says which source is behind.
 """
 
 from __future__ import annotations
@@ -155,8 +157,35 @@ def reconcile_warehouse(ctx: RunContext, source_conn_id: str = "source_db") -> l
                         day=str(day),
                     )
                 )
+        results += _sources_landed(conn, day)
         record_checks(conn, ctx, results)
     return results
+
+
+def _sources_landed(conn, day) -> list[CheckResult]:
+    """`source_landed_<name>` per registered source: `warn` when the source has not
+    completed day D (its DAG failed or has not run yet): the warehouse builds what the
+    other sources landed, and this says which one is behind."""
+    from include.sources import SOURCES
+
+    out = []
+    for name in SOURCES:
+        done, latest = conn.execute(
+            "select bool_or(day = %s), max(day) from raw.landed_days where source = %s",
+            (day, name),
+        ).fetchone()
+        out.append(
+            CheckResult(
+                f"source_landed_{name}",
+                "timeliness",
+                f"source:{name}",
+                "pass" if done else "warn",
+                None if latest is None else str(latest),
+                str(day),
+                {"latest_landed_day": None if latest is None else str(latest)},
+            )
+        )
+    return out
 
 
 def reconcile_days(contexts: list[RunContext]) -> dict[str, dict[str, str]]:

@@ -44,6 +44,7 @@ def ingest_day(
 
     from include.connections import pg_connect
     from include.lake import lake_location
+    from include.landing import record_landed_day
     from include.quality import raise_on_failures, record_checks
     from include.quality.gx import validate_suite
     from include.sources.amplitude import client as amplitude_client
@@ -68,6 +69,7 @@ def ingest_day(
             results += validate_suite(SUITE, day, conn_id)  # the day, deduped
             record_checks(conn, ctx, results)
             raise_on_failures(results)
+            record_landed_day(conn, "amplitude", day)
     return AmplitudeDay(
         loaded=loaded, archive_keys=[k for k, _ in archives], from_archive=from_archive
     )

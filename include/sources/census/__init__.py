@@ -19,7 +19,7 @@ def ingest_day(day: date, ctx: RunContext, conn_id: str = "source_db") -> Landed
     batch, check, normalize. Raises DataQualityError (after recording the checks) when a
     blocking check fails."""
     from include.connections import pg_connect
-    from include.landing import LandedBatch, land_batch
+    from include.landing import LandedBatch, land_batch, record_landed_day
     from include.quality import raise_on_failures, record_checks
     from include.quality.gx import validate_suite
     from include.sources.census import client as census_client
@@ -59,4 +59,5 @@ def ingest_day(day: date, ctx: RunContext, conn_id: str = "source_db") -> Landed
         record_checks(conn, ctx, results)
         raise_on_failures(results)
         changed = normalize_census(conn, batch)
+        record_landed_day(conn, "census", day)
     return LandedBatch(batch_id=batch, raw_rows=len(counties) + len(states), changed=changed)

@@ -18,7 +18,7 @@ def ingest_day(day: date, ctx: RunContext, conn_id: str = "source_db") -> Landed
     """Scrape the page as of day D, land it as D's batch, check it, normalize it. Raises
     DataQualityError (after recording the checks) when a blocking check fails."""
     from include.connections import pg_connect
-    from include.landing import LandedBatch, land_batch
+    from include.landing import LandedBatch, land_batch, record_landed_day
     from include.quality import raise_on_failures, record_checks
     from include.quality.gx import validate_suite
     from include.sources.states_page import client
@@ -41,4 +41,5 @@ def ingest_day(day: date, ctx: RunContext, conn_id: str = "source_db") -> Landed
         record_checks(conn, ctx, results)
         raise_on_failures(results)
         changed = normalize_states(conn, batch)
+        record_landed_day(conn, "states_page", day)
     return LandedBatch(batch_id=batch, raw_rows=len(rows), changed=changed)

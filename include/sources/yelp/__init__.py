@@ -37,6 +37,7 @@ def ingest_day(
     """Fetch (resumable), check, normalize D. Raises DataQualityError on a blocking check
     failure (after recording it). `max_calls` defaults to YELP_DAILY_CALL_BUDGET."""
     from include.connections import pg_connect
+    from include.landing import record_landed_day
     from include.quality import raise_on_failures, record_checks
     from include.quality.gx import validate_suite
     from include.sources.yelp import client as yelp_client
@@ -59,4 +60,5 @@ def ingest_day(
         record_checks(conn, ctx, results)
         raise_on_failures(results)
         changed = normalize_yelp(conn, day)
+        record_landed_day(conn, "yelp", day)
     return YelpDay(fetched=fetched, changed=changed)
