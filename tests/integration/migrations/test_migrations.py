@@ -52,6 +52,6 @@ def test_an_applied_file_that_changed_is_refused(scratch):
     assert migrate(directory=folder, table=f"{schema}.schema_migrations") == ["V001__one.sql"]
     path.write_text(f"create table {schema}.one (x bigint);")
     (folder / "V002__two.sql").write_text(f"create table {schema}.two (x int);")
-    with pytest.raises(MigrationChanged, match="V001__one.sql"):
+    with pytest.raises(MigrationChanged, match=r"V001__one\.sql"):
         migrate(directory=folder, table=f"{schema}.schema_migrations")
     assert "two" not in _tables(schema)  # nothing runs after a refusal
