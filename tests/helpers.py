@@ -79,7 +79,7 @@ def run_day(day: date, run_id: str) -> dict:
 
     from include.dbt.runner import build_and_record
     from include.lake.export import export_day
-    from include.warehouse import get_warehouse
+    from include.warehouse import load_days
     from include.warehouse.reconcile import reconcile_warehouse
 
     def reconcile(ctx):
@@ -89,7 +89,7 @@ def run_day(day: date, run_id: str) -> dict:
 
     steps = (
         ("lake_export", "export_lake", lambda ctx: export_day(day)),
-        ("warehouse_load", "load_staging", lambda ctx: get_warehouse().load_day(day)),
+        ("warehouse_load", "load_staging", lambda ctx: load_days([day])),
         ("reconcile", "reconcile", reconcile),
         ("dbt_build", "dbt_build", build_and_record),
     )

@@ -59,5 +59,16 @@ def lake_location(conn_id: str = "lake_s3"):
     return client, bucket, prefix.strip("/")
 
 
-def object_key(prefix: str, table: str, day: date) -> str:
-    return f"{prefix}/{table}/dt={day.isoformat()}/part-0000.parquet".lstrip("/")
+def target_name() -> str:
+    """The warehouse target this process serves (`WAREHOUSE`, default postgres)."""
+    import os
+
+    return os.environ.get("WAREHOUSE", "postgres").lower()
+
+
+def object_key(prefix: str, table: str, day: date, target: str | None = None) -> str:
+    """The lake object of `table` for day D in `target`'s stream (default: this process's
+    target). Each target has its own stream, so one target's deltas never hide rows from
+    the other: `<prefix>/<target>/<table>/dt=D/part-0000.parquet`."""
+    target = target or target_name()
+    return f"{prefix}/{target}/{table}/dt={day.isoformat()}/part-0000.parquet".lstrip("/")

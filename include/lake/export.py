@@ -1,10 +1,19 @@
 """Export to the S3 lake as Parquet, one deterministic key per table and day.
 
-Delta tables: for day D the rows with `updated_at` above the watermark of the latest export
-of an earlier day are streamed through a server-side cursor into Arrow record batches and a
-Parquet file at `<prefix>/<table>/dt=D/part-0000.parquet`. A rerun of D uses the same lower
-bound and overwrites the same key. A day with no change still gets a (zero-row) file, so
-the warehouse load can tell "nothing changed" from "not exported".
+Delta tables: for day D the rows with `updated_at` in [watermark of the target's latest
+export of an earlier day, safe upper bound) are streamed through a server-side cursor into
+Arrow record batches and a Parquet file at `<prefix>/<target>/<table>/dt=D/part-0000.parquet`.
+The upper bound is the start of the oldest transaction still open in the database (or
+now): `updated_at` is a writer's transaction start, so a writer that is still open can
+only ever commit rows at or above it; rows at or above the bound wait for the next export.
+The export reads in one REPEATABLE READ snapshot taken with the bound. Each warehouse
+target keeps its own watermark (`lake.exports.target`), so what one target's runs
+exported never hides rows from the other. A rerun of D uses the same lower bound and
+overwrites the same key. A day with no change still gets a (zero-row) file, so the
+warehouse load can tell "nothing changed" from "not exported".
+
+The export's role must see other sessions' `xact_start` in pg_stat_activity: the same role
+as the writers, or a member of pg_read_all_stats.
 
 Day tables (`day_column` set) are exported whole for their day instead: the rows of
 `<schema>.<table>` whose `day_column` is D, so a rerun of the raw day followed by a rerun of
@@ -17,7 +26,7 @@ import tempfile
 from dataclasses import dataclass
 from datetime import date
 
-from include.lake import TABLES, lake_location, object_key
+from include.lake import TABLES, lake_location, object_key, target_name
 from include.lake.table import LakeTable
 
 BATCH_ROWS = 50_000
@@ -32,30 +41,50 @@ class LakeExport:
     key: str  # the S3 object key written
 
 
+# The start of the oldest transaction open in this database other than the export's own,
+# or the export's own start: no open writer can commit a row with an earlier updated_at.
+SAFE_UPPER_BOUND = (
+    "select least(now(), min(xact_start)) from pg_stat_activity "
+    "where datname = current_database() and pid <> pg_backend_pid() "
+    "and backend_type = 'client backend' and xact_start is not null"
+)
+
+
 def export_table(
-    conn, s3, bucket: str, prefix: str, table: LakeTable, day: date, schema: str | None = None
+    conn,
+    s3,
+    bucket: str,
+    prefix: str,
+    table: LakeTable,
+    day: date,
+    schema: str | None = None,
+    target: str | None = None,
 ) -> LakeExport:
     """Export `<schema>.<table>` (the table's own schema unless a benchmark points it
-    elsewhere)."""
+    elsewhere) for day D into `target`'s stream (default: this process's target). `conn`
+    must be in autocommit mode: the export is its own REPEATABLE READ transaction."""
     import pyarrow as pa
     import pyarrow.parquet as pq
     from psycopg import sql
 
     schema = schema or table.schema
+    target = target or target_name()
     lower = (
         None
         if table.day_column
         else conn.execute(
-            "select max(watermark_to) from lake.exports where table_name = %s and day < %s",
-            (table.name, day),
+            "select max(watermark_to) from lake.exports "
+            "where target = %s and table_name = %s and day < %s",
+            (target, table.name, day),
         ).fetchone()[0]
     )
     arrow_schema = table.arrow_schema()
-    cols = [c for c, _ in table.columns]
     where = (
         sql.SQL("{} = %(day)s").format(sql.Identifier(table.day_column))
         if table.day_column
-        else sql.SQL("%(lower)s::timestamptz is null or updated_at > %(lower)s")
+        else sql.SQL(
+            "(%(lower)s::timestamptz is null or updated_at >= %(lower)s) and updated_at < %(upper)s"
+        )
     )
     query = sql.SQL("select {cols} from {s}.{t} where {where} order by {key}").format(
         # numeric columns (e.g. a rating) leave PostgreSQL as float8 for Arrow's float64.
@@ -69,12 +98,17 @@ def export_table(
         key=sql.SQL(", ").join(map(sql.Identifier, table.key)),
     )
     rows = 0
-    upper = lower
-    key = object_key(prefix, table.name, day)
+    upper = None
+    key = object_key(prefix, table.name, day, target)
     with tempfile.NamedTemporaryFile(suffix=".parquet") as tmp:
         with conn.transaction(), conn.cursor(name=f"export_{table.name}") as cur:
+            # One snapshot for the bound and the rows: what the bound says is committed is
+            # what the cursor reads.
+            conn.execute("set transaction isolation level repeatable read")
+            if not table.day_column:
+                upper = conn.execute(SAFE_UPPER_BOUND).fetchone()[0]
             cur.itersize = BATCH_ROWS
-            cur.execute(query, {"lower": lower, "day": day})
+            cur.execute(query, {"lower": lower, "upper": upper, "day": day})
             with pq.ParquetWriter(tmp.name, arrow_schema, compression="snappy") as writer:
                 while batch := cur.fetchmany(BATCH_ROWS):
                     columns = list(zip(*batch))
@@ -84,16 +118,14 @@ def export_table(
                     )
                     writer.write_batch(record)
                     rows += len(batch)
-                    if not table.day_column:
-                        batch_max = max(columns[cols.index("updated_at")])
-                        upper = batch_max if upper is None else max(upper, batch_max)
         s3.upload_file(tmp.name, bucket, key)
     conn.execute(
-        "insert into lake.exports (table_name, day, watermark_from, watermark_to, row_count, "
-        "s3_key) values (%s, %s, %s, %s, %s, %s) on conflict (table_name, day) do update set "
+        "insert into lake.exports (target, table_name, day, watermark_from, watermark_to, "
+        "row_count, s3_key) values (%s, %s, %s, %s, %s, %s, %s) "
+        "on conflict (target, table_name, day) do update set "
         "watermark_from = excluded.watermark_from, watermark_to = excluded.watermark_to, "
         "row_count = excluded.row_count, s3_key = excluded.s3_key, exported_at = now()",
-        (table.name, day, lower, upper, rows, key),
+        (target, table.name, day, lower, upper, rows, key),
     )
     return LakeExport(table=table.name, rows=rows, key=key)
 

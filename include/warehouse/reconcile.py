@@ -22,7 +22,7 @@ def reconcile_warehouse(ctx: RunContext, source_conn_id: str = "source_db") -> l
     from psycopg import sql
 
     from include.connections import pg_connect
-    from include.lake import TABLES
+    from include.lake import TABLES, target_name
     from include.warehouse import get_warehouse
 
     warehouse = get_warehouse()
@@ -81,8 +81,8 @@ def reconcile_warehouse(ctx: RunContext, source_conn_id: str = "source_db") -> l
             r[0]: r[1:]
             for r in conn.execute(
                 "select table_name, row_count, watermark_from, watermark_to from lake.exports "
-                "where day = %s",
-                (day,),
+                "where target = %s and day = %s",
+                (target_name(), day),
             )
         }
         for table in TABLES:
@@ -137,8 +137,8 @@ def reconcile_warehouse(ctx: RunContext, source_conn_id: str = "source_db") -> l
                 expected = conn.execute(
                     sql.SQL(
                         "select coalesce(sum({c}), 0) from {s}.{t} "
-                        "where (%(low)s::timestamptz is null or updated_at > %(low)s) "
-                        "and (%(high)s::timestamptz is null or updated_at <= %(high)s)"
+                        "where (%(low)s::timestamptz is null or updated_at >= %(low)s) "
+                        "and (%(high)s::timestamptz is null or updated_at < %(high)s)"
                     ).format(
                         c=sql.Identifier(column),
                         s=sql.Identifier(table.schema),

@@ -23,9 +23,13 @@ def scratch(tmp_path):
 
 def _tables(schema):
     with pg_connect("source_db") as conn:
-        return {r[0] for r in conn.execute(
-            "select table_name from information_schema.tables where table_schema = %s",
-            (schema,))}
+        return {
+            r[0]
+            for r in conn.execute(
+                "select table_name from information_schema.tables where table_schema = %s",
+                (schema,),
+            )
+        }
 
 
 def test_each_file_is_its_own_transaction(scratch):

@@ -100,8 +100,17 @@ def test_run_builds_oltp_matching_the_source_and_a_rerun_changes_nothing():
         assert statuses["population_not_null_current_year"] == "pass"
         from include.lake import TABLES
 
-        geography = [k for k in statuses if not k.startswith(("reconcile_", "yelp_", "amplitude_"))]
+        geography = [
+            k
+            for k in statuses
+            if not k.startswith(("reconcile_", "yelp_", "amplitude_", "source_landed_"))
+        ]
         assert len(geography) == 9  # the GX expectations of the states and census suites
+        # every source completed the day
+        landed = {k: v for k, v in statuses.items() if k.startswith("source_landed_")}
+        assert landed == {
+            f"source_landed_{s}": "pass" for s in ("states_page", "census", "yelp", "amplitude")
+        }
         # per lake table: current rows and the day's rows; plus two population sums; plus,
         # per day table (Amplitude), the raw day against staging
         day_tables = sum(1 for t in TABLES if t.day_column)

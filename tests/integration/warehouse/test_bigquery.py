@@ -17,26 +17,7 @@ pytestmark = pytest.mark.integration
 DAY = date(2024, 5, 2)
 
 
-def _forget_lake_watermarks():
-    with pg_connect("source_db", autocommit=True) as conn:
-        conn.execute("delete from lake.exports")
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _own_lake_watermarks():
-    """The lake export keeps ONE updated_at watermark per table (lake.exports), shared by
-    both warehouse targets: a delta that one target's run exported never reaches the other
-    (a known limitation, to be fixed by keeping watermarks per target). Tests of the two
-    targets share one stack, so this module starts and ends with no watermark: BigQuery's
-    first export is a full one, as on a fresh BigQuery deployment, and so is the PostgreSQL
-    target's first export after it. Without this the outcome depends on test order."""
-    _forget_lake_watermarks()
-    yield
-    _forget_lake_watermarks()
-
-
-@pytest.fixture
-def bigquery(monkeypatch):
+def _assert_emulators_listening():
     import socket
 
     for name, port in (("bigquery", cfg.BQ_REST_PORT), ("gcs", cfg.GCS_PORT)):
@@ -46,6 +27,40 @@ def bigquery(monkeypatch):
                 f"{name} emulator not listening on {cfg.HOST}:{port}: run `make emulators` "
                 "(make test starts it)"
             )
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _empty_bigquery_staging():
+    """This module's BigQuery target starts as a new deployment does: no staging, no
+    watermark of its own (the PostgreSQL target's runs before it keep theirs). Other tests
+    of this shared stack delete OLTP rows to start clean, and deletes never reach a
+    warehouse (the pipeline itself never deletes), so a staging left from an earlier
+    session would count keys the OLTP no longer has."""
+    import os
+
+    _assert_emulators_listening()
+    saved = {k: os.environ.get(k) for k in ("WAREHOUSE", *cfg.emulator_settings())}
+    os.environ.update({"WAREHOUSE": "bigquery", **cfg.emulator_settings()})
+    try:
+        from include.warehouse.bigquery import STAGING_DATASET, clients
+
+        settings, bq, _ = clients()
+        bq.delete_dataset(
+            f"{settings.project}.{STAGING_DATASET}", delete_contents=True, not_found_ok=True
+        )
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    with pg_connect("source_db", autocommit=True) as conn:
+        conn.execute("delete from lake.exports where target = 'bigquery'")
+
+
+@pytest.fixture
+def bigquery(monkeypatch):
+    _assert_emulators_listening()
     monkeypatch.setenv("WAREHOUSE", "bigquery")
     for key, value in cfg.emulator_settings().items():
         monkeypatch.setenv(key, value)
