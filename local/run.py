@@ -2,6 +2,9 @@
 
     python -m local.run --date D [--summary] [--log FILE]
 
+SIGTERM or SIGINT stops the run within a grace period (the DAG runs are in a child session
+that is stopped as a whole), with status 128 + the signal.
+
 `make run DATE=D` and `make demo` run the DAGs themselves (DagBag + dag.test(logical_date=D)),
 producers before the asset-scheduled DAGs that consume them, so the run is what the
 scheduler would do: the same tasks, retries, failure callbacks and check records. A DAG
@@ -208,7 +211,55 @@ def summary(run_ids: list[str] | str) -> None:
     )
 
 
+STOP_GRACE_SECONDS = 20
+
+
+def _supervise(argv: list[str]) -> int:
+    """Run the DAGs in a child process of their own session and stop that session on
+    SIGTERM or SIGINT: dag.test() installs its own signal handling and keeps running, so
+    the supervisor forwards the signal to the whole session, waits STOP_GRACE_SECONDS, then
+    kills what is left. Returns the child's status, or 128 + the signal's number."""
+    import os
+    import signal
+    import subprocess
+    import time
+
+    child = subprocess.Popen(
+        [sys.executable, "-m", "local.run", "--in-child", *argv], start_new_session=True
+    )
+    received: list[int] = []
+
+    def forward(signum, _frame):
+        received.append(signum)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(child.pid, signal.SIGTERM)
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, forward)
+    while True:
+        try:
+            status = child.wait(timeout=0.5)
+            break
+        except subprocess.TimeoutExpired:
+            if received:
+                deadline = time.monotonic() + STOP_GRACE_SECONDS
+                while child.poll() is None and time.monotonic() < deadline:
+                    time.sleep(0.2)
+                break
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(child.pid, signal.SIGKILL)  # whatever the session still holds
+    child.wait()
+    if received:
+        print(f"stopped by {signal.Signals(received[0]).name}", file=sys.stderr)
+        return 128 + received[0]
+    return status
+
+
 def main(argv=None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if "--in-child" not in argv:
+        return _supervise(argv)
+    argv.remove("--in-child")
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--date", required=True, type=date.fromisoformat)
     parser.add_argument("--summary", action="store_true")
