@@ -94,7 +94,8 @@ env: $(STAMP)
 status: $(STAMP)
 	@PYTHONPATH=. $(PY) -m local.services status
 
-run: services
+# WAREHOUSE=bigquery (from the environment) runs against the local emulators: start them too.
+run: services $(if $(filter bigquery,$(WAREHOUSE)),emulators)
 	@$(WITH_ENV) $(PY) -m local.run --date $(DATE) --log .local/logs/run-$(DATE).log
 
 demo: services

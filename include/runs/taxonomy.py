@@ -22,4 +22,8 @@ def default_args() -> dict:
         "retry_exponential_backoff": True,
         "max_retry_delay": timedelta(minutes=30),
         "on_failure_callback": on_task_failure,
+        # No task runs unbounded: a hung call fails the try (and alerts after the last).
+        "execution_timeout": timedelta(
+            minutes=int(os.environ.get("ELT_TASK_TIMEOUT_MINUTES", "120"))
+        ),
     }

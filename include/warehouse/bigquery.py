@@ -41,6 +41,10 @@ BQ_TYPES = {
 }
 STAGING_DATASET = "staging"
 JOB_PREFIX = "elt_load_"
+# Every BigQuery job is waited for at most this long (a stuck job fails the task, with its id).
+JOB_TIMEOUT_SECONDS = float(os.environ.get("ELT_BIGQUERY_JOB_TIMEOUT_SECONDS", "1800"))
+# How long the first call may take to reach BigQuery before the endpoint is declared down.
+CONNECT_DEADLINE_SECONDS = 60
 
 
 class WarehouseLoadError(RuntimeError):
@@ -79,6 +83,23 @@ def gcp_settings(conn_id: str = "google_cloud_default") -> GcpSettings:
     )
 
 
+def _reachable(url: str, what: str) -> None:
+    """Fail at once, naming the endpoint, when nothing listens there (the clients would
+    retry a refused connection for ten minutes)."""
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url if "//" in url else f"http://{url}")
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        socket.create_connection((parts.hostname, port), timeout=5).close()
+    except OSError as exc:
+        raise ConnectionError(
+            f"{what} endpoint {parts.hostname}:{port} is not reachable ({exc}); locally "
+            "`make emulators` starts it"
+        ) from None
+
+
 def clients(conn_id: str = "google_cloud_default"):
     """(settings, bigquery.Client, storage.Client). Emulators get anonymous credentials;
     production uses the connection's service account or ADC through the google provider."""
@@ -86,6 +107,9 @@ def clients(conn_id: str = "google_cloud_default"):
 
     settings = gcp_settings(conn_id)
     if settings.emulator:
+        _reachable(settings.emulator, "BigQuery emulator (BIGQUERY_EMULATOR_HOST)")
+        if os.environ.get("STORAGE_EMULATOR_HOST"):
+            _reachable(os.environ["STORAGE_EMULATOR_HOST"], "GCS emulator (STORAGE_EMULATOR_HOST)")
         from google.api_core.client_options import ClientOptions
         from google.auth.credentials import AnonymousCredentials
 
@@ -140,14 +164,20 @@ class BigQueryWarehouse:
 
         dataset = bigquery.Dataset(f"{settings.project}.{STAGING_DATASET}")
         dataset.location = settings.location
-        bq.create_dataset(dataset, exists_ok=True)
+        # The first call of a load: a down endpoint fails within a minute, not ten.
+        bq.create_dataset(
+            dataset,
+            exists_ok=True,
+            retry=bigquery.DEFAULT_RETRY.with_deadline(CONNECT_DEADLINE_SECONDS),
+            timeout=CONNECT_DEADLINE_SECONDS,
+        )
         cols = ", ".join(f"`{c}` {BQ_TYPES[t]}" for c, t in table.columns)
         ref = f"`{settings.project}.{STAGING_DATASET}.{table.name}`"
         bq.query(
             f"create table if not exists {ref} ({cols}, _lake_day DATE, "
             f"_loaded_at TIMESTAMP) partition by _lake_day "
             f"cluster by {', '.join(table.key)}"
-        ).result()
+        ).result(timeout=JOB_TIMEOUT_SECONDS)
         return ref
 
     def _stage_to_gcs(
@@ -230,7 +260,7 @@ class BigQueryWarehouse:
             )
             self.load_jobs[table.name] = self.load_jobs.get(table.name, 0) + 1
             try:
-                job.result()
+                job.result(timeout=JOB_TIMEOUT_SECONDS)
             except Exception as exc:
                 raise _job_failed(job, f"load of {table.name} for {day}") from exc
             cols = ", ".join(f"`{c}`" for c, _ in table.columns)
@@ -243,7 +273,7 @@ class BigQueryWarehouse:
             )
             replace = bq.query(script)
             try:
-                replace.result()
+                replace.result(timeout=JOB_TIMEOUT_SECONDS)
             except Exception as exc:
                 raise _job_failed(replace, f"replace of {table.name} for {day}") from exc
             loaded[table.name] = bq.get_table(run_table).num_rows
@@ -254,7 +284,7 @@ class BigQueryWarehouse:
         """First row of a query; `{t}` in the template is replaced by the staging dataset."""
         settings, bq, _ = clients(self.conn_id)
         sql = template.format(t=f"`{settings.project}.{STAGING_DATASET}`")
-        return next(iter(bq.query(sql).result()))
+        return next(iter(bq.query(sql).result(timeout=JOB_TIMEOUT_SECONDS)))
 
     def staging_current_count(self, table: str) -> int:
         keys = ", ".join(lake_table(table).key)
@@ -268,7 +298,7 @@ class BigQueryWarehouse:
             f"select distinct _lake_day from `{settings.project}.{STAGING_DATASET}.{table}` "
             f"order by 1"
         )
-        return [r[0] for r in bq.query(sql).result()]
+        return [r[0] for r in bq.query(sql).result(timeout=JOB_TIMEOUT_SECONDS)]
 
     def staging_day_stats(self, table: str, day: date, column: str | None = None):
         total = f"coalesce(sum({column}), 0)" if column else "null"

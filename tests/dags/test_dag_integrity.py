@@ -61,6 +61,16 @@ def test_retries_backoff_and_failure_notifier(dagbag):
             assert on_task_failure in callbacks, (dag.dag_id, t.task_id)
 
 
+def test_every_task_has_an_execution_timeout(dagbag):
+    for dag in dagbag.dags.values():
+        for t in dag.tasks:
+            assert t.execution_timeout is not None, (dag.dag_id, t.task_id)
+            assert timedelta(0) < t.execution_timeout <= timedelta(hours=12), (
+                dag.dag_id,
+                t.task_id,
+            )
+
+
 @pytest.mark.parametrize("dag_file", sorted(p.name for p in DAGS_DIR.glob("*.py")))
 def test_no_heavy_imports_at_parse_time(dag_file):
     code = (
