@@ -59,10 +59,13 @@ def export_table(
     day: date,
     schema: str | None = None,
     target: str | None = None,
+    snapshot_upper=None,
 ) -> LakeExport:
     """Export `<schema>.<table>` (the table's own schema unless a benchmark points it
-    elsewhere) for day D into `target`'s stream (default: this process's target). `conn`
-    must be in autocommit mode: the export is its own REPEATABLE READ transaction."""
+    elsewhere) for day D into `target`'s stream (default: this process's target). With
+    `conn` in autocommit mode the export is its own REPEATABLE READ transaction; inside a
+    caller's REPEATABLE READ transaction (`export_day`), pass that snapshot's bound as
+    `snapshot_upper` and every table of the day reads the same snapshot."""
     import pyarrow as pa
     import pyarrow.parquet as pq
     from psycopg import sql
@@ -104,9 +107,11 @@ def export_table(
         with conn.transaction(), conn.cursor(name=f"export_{table.name}") as cur:
             # One snapshot for the bound and the rows: what the bound says is committed is
             # what the cursor reads.
-            conn.execute("set transaction isolation level repeatable read")
+            if snapshot_upper is None:
+                conn.execute("set transaction isolation level repeatable read")
+                snapshot_upper = conn.execute(SAFE_UPPER_BOUND).fetchone()[0]
             if not table.day_column:
-                upper = conn.execute(SAFE_UPPER_BOUND).fetchone()[0]
+                upper = snapshot_upper
             cur.itersize = BATCH_ROWS
             cur.execute(query, {"lower": lower, "upper": upper, "day": day})
             with pq.ParquetWriter(tmp.name, arrow_schema, compression="snappy") as writer:
@@ -137,9 +142,15 @@ def export_days(days: list[date], source_conn_id: str = "source_db") -> list[Lak
 
 
 def export_day(day: date, source_conn_id: str = "source_db") -> list[LakeExport]:
-    """Every registered table's export for day D."""
+    """Every registered table's export for day D, from ONE snapshot: the day's files hold
+    one state of the source (a load that commits mid-export is in the next day's files),
+    and their `lake.exports` rows are recorded together, at the end, or not at all."""
     from include.connections import pg_connect
 
     s3, bucket, prefix = lake_location()
-    with pg_connect(source_conn_id, autocommit=True) as conn:
-        return [export_table(conn, s3, bucket, prefix, t, day) for t in TABLES]
+    with pg_connect(source_conn_id, autocommit=True) as conn, conn.transaction():
+        conn.execute("set transaction isolation level repeatable read")
+        upper = conn.execute(SAFE_UPPER_BOUND).fetchone()[0]
+        return [
+            export_table(conn, s3, bucket, prefix, t, day, snapshot_upper=upper) for t in TABLES
+        ]

@@ -3,9 +3,10 @@
 Day D of each lake table moves S3 -> GCS (streamed object by object, resumable uploads, no
 local copy), then ONE load job per table per run loads every file of the day into a
 per-run table `staging._load_<table>_<yyyymmdd>` with the explicit schema of the lake
-registry, and one multi-statement transaction replaces D in `staging.<table>`
-(DELETE D + INSERT from the per-run table). A rerun of D leaves the same rows; a failed
-load or script leaves `staging.<table>` untouched. No partition decorators: no emulator has
+registry; once every table's job succeeded, ONE multi-statement transaction replaces D in
+every `staging.<table>` at once (DELETE D + INSERT from the per-run tables). A rerun of D
+leaves the same rows; a failed load or script leaves every staging table untouched (a day
+is staged whole or not at all). No partition decorators: no emulator has
 them, and the DELETE + INSERT is what keeps a day's replace atomic (the load-job quota is
 1,500 per table per day; this uses one per table per run).
 
@@ -239,46 +240,58 @@ class BigQueryWarehouse:
         return uris
 
     def load_day(self, day: date, tables=TABLES) -> dict[str, int]:
+        """Day D of every table, whole or not at all: each table's files go into a per-run
+        table (one load job per table, explicit schema), and only when all of them loaded
+        does ONE multi-statement transaction replace D in every staging table. A failure
+        before that leaves staging as it was; the per-run tables are dropped either way."""
         from google.cloud import bigquery
 
         settings, bq, gcs = clients(self.conn_id)
         s3, bucket, lake_prefix = lake_location()
-        loaded = {}
-        for table in tables:
-            ref = self._ensure(bq, settings, table)
-            uris = self._stage_to_gcs(s3, bucket, lake_prefix, gcs, settings, table, day)
-            run_table = f"{settings.project}.{STAGING_DATASET}._load_{table.name}_{day:%Y%m%d}"
-            job = bq.load_table_from_uri(
-                uris,
-                run_table,
-                job_id_prefix=f"{JOB_PREFIX}{table.name}_{day:%Y%m%d}_",
-                job_config=bigquery.LoadJobConfig(
-                    source_format=bigquery.SourceFormat.PARQUET,
-                    schema=_schema(table),
-                    write_disposition=bigquery.WriteDisposition.WRITE_TRUNCATE,
-                ),
+        run_tables: dict[str, tuple[str, str, LakeTable]] = {}
+        try:
+            for table in tables:
+                ref = self._ensure(bq, settings, table)
+                uris = self._stage_to_gcs(s3, bucket, lake_prefix, gcs, settings, table, day)
+                run_table = f"{settings.project}.{STAGING_DATASET}._load_{table.name}_{day:%Y%m%d}"
+                run_tables[table.name] = (ref, run_table, table)
+                job = bq.load_table_from_uri(
+                    uris,
+                    run_table,
+                    job_id_prefix=f"{JOB_PREFIX}{table.name}_{day:%Y%m%d}_",
+                    job_config=bigquery.LoadJobConfig(
+                        source_format=bigquery.SourceFormat.PARQUET,
+                        schema=_schema(table),
+                        write_disposition=bigquery.WriteDisposition.WRITE_TRUNCATE,
+                    ),
+                )
+                self.load_jobs[table.name] = self.load_jobs.get(table.name, 0) + 1
+                try:
+                    job.result(timeout=JOB_TIMEOUT_SECONDS)
+                except Exception as exc:
+                    raise _job_failed(job, f"load of {table.name} for {day}") from exc
+            statements = []
+            for ref, run_table, table in run_tables.values():
+                cols = ", ".join(f"`{c}`" for c, _ in table.columns)
+                statements += [
+                    f"DELETE FROM {ref} WHERE _lake_day = DATE '{day.isoformat()}';",
+                    f"INSERT INTO {ref} ({cols}, _lake_day, _loaded_at) SELECT {cols}, "
+                    f"DATE '{day.isoformat()}', CURRENT_TIMESTAMP() FROM `{run_table}`;",
+                ]
+            replace = bq.query(
+                "BEGIN TRANSACTION;\n" + "\n".join(statements) + "\nCOMMIT TRANSACTION;"
             )
-            self.load_jobs[table.name] = self.load_jobs.get(table.name, 0) + 1
-            try:
-                job.result(timeout=JOB_TIMEOUT_SECONDS)
-            except Exception as exc:
-                raise _job_failed(job, f"load of {table.name} for {day}") from exc
-            cols = ", ".join(f"`{c}`" for c, _ in table.columns)
-            script = (
-                "BEGIN TRANSACTION;\n"
-                f"DELETE FROM {ref} WHERE _lake_day = DATE '{day.isoformat()}';\n"
-                f"INSERT INTO {ref} ({cols}, _lake_day, _loaded_at) SELECT {cols}, "
-                f"DATE '{day.isoformat()}', CURRENT_TIMESTAMP() FROM `{run_table}`;\n"
-                "COMMIT TRANSACTION;"
-            )
-            replace = bq.query(script)
             try:
                 replace.result(timeout=JOB_TIMEOUT_SECONDS)
             except Exception as exc:
-                raise _job_failed(replace, f"replace of {table.name} for {day}") from exc
-            loaded[table.name] = bq.get_table(run_table).num_rows
-            bq.delete_table(run_table, not_found_ok=True)
-        return loaded
+                raise _job_failed(replace, f"replace of day {day}") from exc
+            return {
+                name: bq.get_table(run_table).num_rows
+                for name, (_, run_table, _) in run_tables.items()
+            }
+        finally:
+            for _, run_table, _ in run_tables.values():
+                bq.delete_table(run_table, not_found_ok=True)
 
     def _row(self, template: str):
         """First row of a query; `{t}` in the template is replaced by the staging dataset."""

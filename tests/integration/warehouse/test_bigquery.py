@@ -337,3 +337,42 @@ def test_a_failed_load_job_names_the_job_and_leaves_staging_alone(bigquery, monk
         )
         == before
     )
+
+
+def test_a_day_load_that_fails_midway_changes_no_staging_table(bigquery):
+    """BigQuery staging holds a day whole or not at all: a load that fails on its fifth
+    table (a drifted lake file) leaves the tables before it as they were."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from include.lake import TABLES, lake_location, object_key
+    from include.warehouse.bigquery import BigQueryWarehouse, SchemaDriftError
+    from tests.helpers import failures, run_day
+
+    settings, bq = bigquery
+    day = date(2024, 5, 4)
+    assert not failures(outcome := run_day(day, run_id=f"test-bq-{uuid.uuid4()}")), outcome
+
+    def staged():
+        return {
+            t.name: _rows(
+                bq,
+                f"select count(*), max(_loaded_at) from `{settings.project}.staging.{t.name}` "
+                f"where _lake_day = '{day}'",
+            )
+            for t in TABLES
+        }
+
+    before = staged()
+    s3, bucket, prefix = lake_location()
+    key = object_key(prefix, TABLES[4].name, day)
+    original = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    buf = io.BytesIO()
+    pq.write_table(pa.table({"surprise": ["a drifted file"]}), buf)
+    s3.put_object(Bucket=bucket, Key=key, Body=buf.getvalue())
+    try:
+        with pytest.raises(SchemaDriftError):
+            BigQueryWarehouse().load_day(day)
+    finally:
+        s3.put_object(Bucket=bucket, Key=key, Body=original)
+    assert staged() == before

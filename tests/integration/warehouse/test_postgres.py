@@ -147,3 +147,40 @@ def test_day_reconciliation_catches_a_changed_value_in_staging():
     day_sum = results["reconcile_day_population_sum"]
     assert day_sum.status == "fail"
     assert int(day_sum.observed) == int(day_sum.expected) + 1
+
+
+def test_a_day_load_that_fails_midway_changes_no_table():
+    """Staging holds a day whole or not at all: a load that fails on its fifth table (a
+    drifted lake file) leaves the four tables before it as they were."""
+    from include.lake import TABLES
+
+    run_day(DAY, run_id=f"test-{uuid.uuid4()}")
+    s3, bucket, prefix = lake_location()
+    with pg_connect("warehouse_db") as conn:
+        before = {
+            t.name: conn.execute(
+                f"select count(*), max(_loaded_at) from staging.{t.name} where _lake_day = %s",
+                (DAY,),
+            ).fetchone()
+            for t in TABLES
+        }
+    fifth = TABLES[4].name
+    key = object_key(prefix, fifth, DAY)
+    original = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    buf = io.BytesIO()
+    pq.write_table(pa.table({"surprise": ["a drifted file"]}), buf)
+    s3.put_object(Bucket=bucket, Key=key, Body=buf.getvalue())
+    try:
+        with pytest.raises(SchemaDriftError):
+            PostgresWarehouse().load_day(DAY)
+    finally:
+        s3.put_object(Bucket=bucket, Key=key, Body=original)
+    with pg_connect("warehouse_db") as conn:
+        after = {
+            t.name: conn.execute(
+                f"select count(*), max(_loaded_at) from staging.{t.name} where _lake_day = %s",
+                (DAY,),
+            ).fetchone()
+            for t in TABLES
+        }
+    assert after == before
