@@ -1,2 +1,2 @@
 -- Latest version of each county FIPS across the loaded lake days.
-{{ latest_version(source('lake', 'county'), ['county_fips']) }}
+{{ latest_version(source('census', 'county'), ['county_fips']) }}

@@ -1,6 +1,6 @@
 -- Latest version of each (county, year) across the loaded lake days.
 with latest as (
-    {{ latest_version(source('lake', 'county_population'), ['county_fips', 'population_year']) }}
+    {{ latest_version(source('census', 'county_population'), ['county_fips', 'population_year']) }}
 ),
 
 final as (

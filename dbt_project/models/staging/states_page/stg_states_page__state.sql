@@ -1,2 +1,2 @@
 -- Latest version of each postal code across the loaded lake days.
-{{ latest_version(source('lake', 'state'), ['state_code']) }}
+{{ latest_version(source('states_page', 'state'), ['state_code']) }}

@@ -1,7 +1,7 @@
 -- Latest version of each business across the loaded lake days, with the business day of its
 -- last described change as a timestamp (what the SCD2 snapshot versions on).
 with latest as (
-    {{ latest_version(source('lake', 'business'), ['business_id']) }}
+    {{ latest_version(source('yelp', 'business'), ['business_id']) }}
 )
 
 select

@@ -1,2 +1,2 @@
 -- Latest version of each business_category across the loaded lake days.
-{{ latest_version(source('lake', 'business_category'), ['business_id','category_alias']) }}
+{{ latest_version(source('yelp', 'business_category'), ['business_id','category_alias']) }}

@@ -1,2 +1,2 @@
 -- Latest version of each business_transaction across the loaded lake days.
-{{ latest_version(source('lake', 'business_transaction'), ['business_id','transaction_type']) }}
+{{ latest_version(source('yelp', 'business_transaction'), ['business_id','transaction_type']) }}

@@ -1,2 +1,2 @@
 -- Latest version of each category across the loaded lake days.
-{{ latest_version(source('lake', 'category'), ['category_alias']) }}
+{{ latest_version(source('yelp', 'category'), ['category_alias']) }}

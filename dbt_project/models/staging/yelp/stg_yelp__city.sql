@@ -1,2 +1,2 @@
 -- Latest version of each city across the loaded lake days.
-{{ latest_version(source('lake', 'city'), ['state_code','city_name']) }}
+{{ latest_version(source('yelp', 'city'), ['state_code','city_name']) }}

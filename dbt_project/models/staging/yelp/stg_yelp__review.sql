@@ -1,2 +1,2 @@
 -- Latest version of each review across the loaded lake days.
-{{ latest_version(source('lake', 'review'), ['review_id']) }}
+{{ latest_version(source('yelp', 'review'), ['review_id']) }}
