@@ -9,11 +9,15 @@ businesses as (
 
 categories as (
     select * from {{ ref('dim_category') }}
+),
+
+final as (
+    select
+        businesses.business_key,
+        categories.category_key
+    from links
+    inner join businesses on links.business_id = businesses.business_id
+    inner join categories on links.category_alias = categories.category_alias
 )
 
-select
-    businesses.business_key,
-    categories.category_key
-from links
-inner join businesses on links.business_id = businesses.business_id
-inner join categories on links.category_alias = categories.category_alias
+select * from final

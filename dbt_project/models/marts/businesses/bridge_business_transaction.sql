@@ -7,13 +7,17 @@ businesses as (
     select * from {{ ref('dim_business') }} where is_current
 ),
 
-types as (
+transaction_types as (
     select * from {{ ref('dim_transaction_type') }}
+),
+
+final as (
+    select
+        businesses.business_key,
+        transaction_types.transaction_type_key
+    from links
+    inner join businesses on links.business_id = businesses.business_id
+    inner join transaction_types on links.transaction_type = transaction_types.transaction_type
 )
 
-select
-    businesses.business_key,
-    types.transaction_type_key
-from links
-inner join businesses on links.business_id = businesses.business_id
-inner join types on links.transaction_type = types.transaction_type
+select * from final
