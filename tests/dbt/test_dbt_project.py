@@ -6,7 +6,8 @@ against lists kept in this file:
 - every column of every built model and snapshot is documented with a description, and no
   documented column is missing from the built relation;
 - every staging model's key is tested unique + not_null: one column with both tests, or a
-  `dbt_unique_combination` test over columns that each have `not_null`.
+  `dbt_unique_combination` test over columns that each have `not_null`;
+- sqlfluff (repo-root .sqlfluff) lints every model file cleanly.
 """
 
 from __future__ import annotations
@@ -113,3 +114,23 @@ def test_every_column_of_every_built_relation_is_documented(manifest):
     # old warehouse can show one here; drop it from the snapshot table or rebuild.
     assert undocumented == [], f"built columns without a description: {undocumented}"
     assert stale == [], f"documented columns the built relation does not have: {stale}"
+
+
+def test_sqlfluff_lints_every_model_cleanly(manifest):
+    """The repo-root .sqlfluff (jinja templater: offline, no database) passes on every model
+    file of the project."""
+    import subprocess
+    import sys
+    from importlib.util import find_spec
+
+    assert find_spec("sqlfluff"), "sqlfluff is not installed (the requirements pin it)"
+    out = subprocess.run([sys.executable, "-m", "sqlfluff", "lint", "dbt_project",
+                          "--format", "json"],
+                         cwd=PROJECT_DIR.parent, capture_output=True, text=True, timeout=300)
+    files = json.loads(out.stdout)
+    problems = [f"{f['filepath']}:{v.get('start_line_no')} {v['code']} {v['description']}"
+                for f in files for v in f["violations"]]
+    assert problems == [] and out.returncode == 0, "\n".join(problems) or out.stderr
+    linted = {Path(f["filepath"]).as_posix() for f in files}
+    models = {f"dbt_project/{n['original_file_path']}" for n in _nodes(manifest, "model")}
+    assert models <= linted, sorted(models - linted)

@@ -14,7 +14,11 @@ with batch as (
 ),
 
 events as (
-    select insert_id, export_day, event_date from {{ ref('fct_amplitude_event') }}
+    select
+        insert_id,
+        export_day,
+        event_date
+    from {{ ref('fct_amplitude_event') }}
 ),
 
 final as (

@@ -32,7 +32,7 @@ day_events as (
         _loaded_at
     from events
     {% if is_incremental() %}
-    where event_date in (select event_date from changed_days)
+    where event_date in (select changed_days.event_date from changed_days)
     {% endif %}
 ),
 

@@ -15,7 +15,10 @@ with batch as (
 
 {% if is_incremental() %}
 already as (
-    select insert_id, export_day from {{ this }}
+    select
+        insert_id,
+        export_day
+    from {{ this }}
 ),
 {% endif %}
 
@@ -30,7 +33,8 @@ ranked as (
 ),
 
 first_copies as (
-    select * from ranked where copy_rank = 1
+    select * from ranked
+    where copy_rank = 1
 ),
 
 final as (

@@ -1,10 +1,12 @@
 -- Current business x category links, on the current version of each business.
 with links as (
-    select * from {{ ref('stg_yelp__business_category') }} where is_current
+    select * from {{ ref('stg_yelp__business_category') }}
+    where is_current
 ),
 
 businesses as (
-    select * from {{ ref('dim_business') }} where is_current
+    select * from {{ ref('dim_business') }}
+    where is_current
 ),
 
 categories as (

@@ -1,10 +1,12 @@
 -- Current business x transaction type links, on the current version of each business.
 with links as (
-    select * from {{ ref('stg_yelp__business_transaction') }} where is_current
+    select * from {{ ref('stg_yelp__business_transaction') }}
+    where is_current
 ),
 
 businesses as (
-    select * from {{ ref('dim_business') }} where is_current
+    select * from {{ ref('dim_business') }}
+    where is_current
 ),
 
 transaction_types as (

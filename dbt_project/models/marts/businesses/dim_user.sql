@@ -1,6 +1,7 @@
 -- Yelp users (current attributes; history in snapshots.snap_yelp_user).
 with users as (
-    select * from {{ ref('snap_yelp_user') }} where dbt_valid_to is null
+    select * from {{ ref('snap_yelp_user') }}
+    where dbt_valid_to is null
 ),
 
 final as (

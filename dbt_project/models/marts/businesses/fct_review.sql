@@ -4,7 +4,8 @@ with reviews as (
 ),
 
 businesses as (
-    select * from {{ ref('dim_business') }} where is_current
+    select * from {{ ref('dim_business') }}
+    where is_current
 ),
 
 users as (

@@ -1,19 +1,19 @@
 -- Calendar 2010-01-01 .. 2037-05-18 (10,000 days) from a portable digit cross join.
 with digits as (
-    select 0 as digit
-    union all select 1
-    union all select 2
-    union all select 3
-    union all select 4
-    union all select 5
-    union all select 6
-    union all select 7
-    union all select 8
-    union all select 9
+    {%- for digit in range(10) %}
+    {%- if not loop.first %}
+    union all
+    {%- endif %}
+    select {{ digit }} as digit
+    {%- endfor %}
 ),
 
 day_offsets as (
-    select ones.digit + 10 * tens.digit + 100 * hundreds.digit + 1000 * thousands.digit as day_offset
+    select
+        ones.digit
+        + 10 * tens.digit
+        + 100 * hundreds.digit
+        + 1000 * thousands.digit as day_offset
     from digits as ones
     cross join digits as tens
     cross join digits as hundreds
@@ -22,7 +22,9 @@ day_offsets as (
 
 days as (
     select
-        cast({{ dbt.dateadd('day', 'day_offset', "cast('2010-01-01' as date)") }} as date) as date_day
+        cast(
+            {{ dbt.dateadd('day', 'day_offset', "cast('2010-01-01' as date)") }} as date
+        ) as date_day
     from day_offsets
 ),
 
