@@ -3,7 +3,7 @@
 -- `wire_insert_id`. event_date is the UTC day of event_time (an event exported on day D
 -- can have happened late on D-1: the export is by upload time).
 with source as (
-    select * from {{ source('lake', 'amplitude_event') }}
+    select * from {{ source('amplitude', 'amplitude_event') }}
 ),
 
 final as (

@@ -1,6 +1,6 @@
 -- Amplitude property rows as staged: event key x property type x key, per export day.
 with source as (
-    select * from {{ source('lake', 'amplitude_event_property') }}
+    select * from {{ source('amplitude', 'amplitude_event_property') }}
 ),
 
 final as (

@@ -1,2 +1,24 @@
 -- Latest version of each category across the loaded lake days.
-{{ latest_version(source('lake', 'category'), ['category_alias']) }}
+with source as (
+    select * from {{ source('yelp', 'category') }}
+),
+
+ranked as (
+    select
+        *,
+        {{ latest_version_rank(['category_alias']) }} as version_rank
+    from source
+),
+
+final as (
+    select
+        category_alias,
+        title,
+        updated_at,
+        _lake_day,
+        _loaded_at
+    from ranked
+    where version_rank = 1
+)
+
+select * from final

@@ -1,22 +1,18 @@
 -- County x year population (July 1 estimates). Incremental merge on (county_key,
 -- population_year): a run only touches the rows whose staging version is newer than the
--- fact's. On BigQuery the table is integer-range partitioned by year and clustered by county.
+-- fact's. On BigQuery the table is integer-range partitioned by year and clustered by
+-- county (BigQuery configs, which dbt-postgres ignores).
 {{ config(
     materialized='incremental',
-    incremental_strategy='merge',
     unique_key=['county_key', 'population_year'],
-    on_schema_change='fail',
-    partition_by=({'field': 'population_year', 'data_type': 'int64',
-                   'range': {'start': 1990, 'end': 2100, 'interval': 1}}
-                  if target.type == 'bigquery' else none),
-    cluster_by=(['county_key'] if target.type == 'bigquery' else none),
+    partition_by={'field': 'population_year', 'data_type': 'int64',
+                  'range': {'start': 1990, 'end': 2100, 'interval': 1}},
+    cluster_by=['county_key'],
 ) }}
 
 with population as (
     select * from {{ ref('stg_census__county_population') }}
-    {% if is_incremental() %}
-    where updated_at > (select coalesce(max(updated_at), {{ dbt.cast("'1900-01-01'", api.Column.translate_type('timestamp')) }}) from {{ this }})
-    {% endif %}
+    {{ newer_than_last_build('updated_at') }}
 ),
 
 counties as (

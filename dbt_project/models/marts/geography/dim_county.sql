@@ -1,6 +1,7 @@
 -- Current counties, snowflaked to dim_state through the state FIPS.
 with counties as (
-    select * from {{ ref('snap_county') }} where dbt_valid_to is null
+    select * from {{ ref('snap_county') }}
+    where dbt_valid_to is null
 ),
 
 states as (

@@ -2,23 +2,25 @@
 -- export day that carried it. Incremental merge on insert_id over the staging rows loaded
 -- since the last build (a reloaded day is re-merged); a copy re-sent on a later export day
 -- is skipped, a backfilled earlier day takes over. On BigQuery partitioned by event_date
--- and clustered by event_type.
+-- (marts/amplitude folder config) and clustered by event_type.
 {{ config(
-    materialized='incremental',
-    incremental_strategy='merge',
     unique_key='insert_id',
-    on_schema_change='fail',
-    partition_by=({'field': 'event_date', 'data_type': 'date', 'granularity': 'day'}
-                  if target.type == 'bigquery' else none),
-    cluster_by=(['event_type', 'insert_id'] if target.type == 'bigquery' else none),
+    cluster_by=['event_type', 'insert_id'],
 ) }}
 
 with batch as (
     select * from {{ ref('stg_amplitude__event') }}
-    {% if is_incremental() %}
-    where _loaded_at > (select coalesce(max(_loaded_at), {{ dbt.cast("'1900-01-01'", api.Column.translate_type('timestamp')) }}) from {{ this }})
-    {% endif %}
+    {{ newer_than_last_build('_loaded_at') }}
 ),
+
+{% if is_incremental() %}
+already as (
+    select
+        insert_id,
+        export_day
+    from {{ this }}
+),
+{% endif %}
 
 ranked as (
     select
@@ -31,14 +33,9 @@ ranked as (
 ),
 
 first_copies as (
-    select * from ranked where copy_rank = 1
+    select * from ranked
+    where copy_rank = 1
 ),
-
-{% if is_incremental() %}
-already as (
-    select insert_id, export_day from {{ this }}
-),
-{% endif %}
 
 final as (
     select
@@ -64,7 +61,7 @@ final as (
         first_copies._loaded_at
     from first_copies
     {% if is_incremental() %}
-    left join already on already.insert_id = first_copies.insert_id
+    left join already on first_copies.insert_id = already.insert_id
     where already.insert_id is null or already.export_day >= first_copies.export_day
     {% endif %}
 )

@@ -1,14 +1,10 @@
 -- Daily active users by UTC event day x platform x country (missing values as '(unknown)').
 -- A user is Amplitude's amplitude_id, else user_id, else device_id. Incremental: the days
 -- that received events since the last build are recomputed whole from
--- fct_amplitude_event and merged.
+-- fct_amplitude_event and merged. On BigQuery partitioned by event_date (marts/amplitude
+-- folder config).
 {{ config(
-    materialized='incremental',
-    incremental_strategy='merge',
     unique_key=['event_date', 'platform', 'country'],
-    on_schema_change='fail',
-    partition_by=({'field': 'event_date', 'data_type': 'date', 'granularity': 'day'}
-                  if target.type == 'bigquery' else none),
 ) }}
 
 with events as (
@@ -18,7 +14,7 @@ with events as (
 {% if is_incremental() %}
 changed_days as (
     select distinct event_date from events
-    where _loaded_at > (select coalesce(max(_loaded_at), {{ dbt.cast("'1900-01-01'", api.Column.translate_type('timestamp')) }}) from {{ this }})
+    {{ newer_than_last_build('_loaded_at') }}
 ),
 {% endif %}
 
@@ -28,14 +24,15 @@ day_events as (
         coalesce(platform, '(unknown)') as platform,
         coalesce(country, '(unknown)') as country,
         case
-            when amplitude_id is not null then {{ dbt.concat(["'a:'", dbt.cast('amplitude_id', dbt.type_string())]) }}
+            when amplitude_id is not null
+                then {{ dbt.concat(["'a:'", dbt.cast('amplitude_id', dbt.type_string())]) }}
             when user_id is not null then {{ dbt.concat(["'u:'", 'user_id']) }}
             else {{ dbt.concat(["'d:'", 'device_id']) }}
         end as user_identity,
         _loaded_at
     from events
     {% if is_incremental() %}
-    where event_date in (select event_date from changed_days)
+    where event_date in (select changed_days.event_date from changed_days)
     {% endif %}
 ),
 

@@ -3,11 +3,8 @@
 -- first version is valid from 1900-01-01, so a holding of a day backfilled before the
 -- business was first loaded still finds it. The daily measures (rating, review_count,
 -- is_closed) are in fct_business_holding.
-with versions as (
-    select
-        *,
-        row_number() over (partition by business_id order by dbt_valid_from) as version_number
-    from {{ ref('snap_business') }}
+with business_snapshot as (
+    select * from {{ ref('snap_business') }}
 ),
 
 cities as (
@@ -16,6 +13,13 @@ cities as (
 
 counties as (
     select * from {{ ref('dim_county') }}
+),
+
+versions as (
+    select
+        *,
+        row_number() over (partition by business_id order by dbt_valid_from) as version_number
+    from business_snapshot
 ),
 
 final as (
@@ -41,7 +45,9 @@ final as (
         versions.dbt_valid_to is null as is_current
     from versions
     left join cities
-        on versions.state_code = cities.state_code and versions.city_name = cities.city_name
+        on
+            versions.state_code = cities.state_code
+            and versions.city_name = cities.city_name
     left join counties on versions.county_fips = counties.county_fips
 )
 

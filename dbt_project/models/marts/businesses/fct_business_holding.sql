@@ -1,21 +1,17 @@
 -- Business x day: rating, review_count, is_closed, joined to the dim_business version
 -- valid on holding_date. Incremental merge on (business_id, holding_date); on BigQuery
--- partitioned by holding_date and clustered by business_key.
+-- partitioned by holding_date and clustered by business_key (BigQuery configs, which
+-- dbt-postgres ignores).
 {{ config(
     materialized='incremental',
-    incremental_strategy='merge',
     unique_key=['business_id', 'holding_date'],
-    on_schema_change='fail',
-    partition_by=({'field': 'holding_date', 'data_type': 'date', 'granularity': 'day'}
-                  if target.type == 'bigquery' else none),
-    cluster_by=(['business_key'] if target.type == 'bigquery' else none),
+    partition_by={'field': 'holding_date', 'data_type': 'date', 'granularity': 'day'},
+    cluster_by=['business_key'],
 ) }}
 
 with holdings as (
     select * from {{ ref('stg_yelp__business_holding') }}
-    {% if is_incremental() %}
-    where updated_at > (select coalesce(max(updated_at), {{ dbt.cast("'1900-01-01'", api.Column.translate_type('timestamp')) }}) from {{ this }})
-    {% endif %}
+    {{ newer_than_last_build('updated_at') }}
 ),
 
 versions as (
@@ -34,9 +30,10 @@ final as (
     from holdings
     -- left join: a holding without a version valid that day fails the not_null test
     left join versions
-        on holdings.business_id = versions.business_id
-        and holdings.holding_date >= versions.valid_from
-        and (versions.valid_to is null or holdings.holding_date < versions.valid_to)
+        on
+            holdings.business_id = versions.business_id
+            and holdings.holding_date >= versions.valid_from
+            and (versions.valid_to is null or holdings.holding_date < versions.valid_to)
 )
 
 select * from final

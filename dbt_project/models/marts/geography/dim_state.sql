@@ -1,6 +1,7 @@
 -- States and territories (page) with their Census FIPS, matched on the normalized name.
 with page_states as (
-    select * from {{ ref('snap_state') }} where dbt_valid_to is null
+    select * from {{ ref('snap_state') }}
+    where dbt_valid_to is null
 ),
 
 census_states as (
