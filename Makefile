@@ -66,8 +66,8 @@ lock:
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/sqlfluff lint --disable-progress-bar --processes 2 dbt_project
-	$(VENV)/bin/sqlfluff lint --disable-progress-bar --processes 2 --templater placeholder include
+	$(VENV)/bin/sqlfluff lint --disable-progress-bar dbt_project
+	$(VENV)/bin/sqlfluff lint --disable-progress-bar --templater placeholder include
 
 # BigQuery/GCS emulators in their own venv: their pins conflict with the Airflow venv's.
 EMU_VENV := .local/emu-venv

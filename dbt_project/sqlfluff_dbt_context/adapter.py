@@ -5,4 +5,5 @@ a plain function call to the linter."""
 def dispatch(macro_name, macro_namespace=None):
     def call(*args, **kwargs):
         return f"{macro_name}({', '.join(str(a) for a in args)})"
+
     return call

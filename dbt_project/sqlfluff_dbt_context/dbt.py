@@ -21,7 +21,7 @@ def concat(fields):
     return f"({' || '.join(fields)})"
 
 
-def hash(field):  # noqa: A001 - the dbt macro's name
+def hash(field):
     return f"md5(cast({field} as text))"
 
 

@@ -1,6 +1,6 @@
 """`target`: the PostgreSQL target (BigQuery-only branches are not linted)."""
 
 name = "postgres"
-type = "postgres"  # noqa: A001 - dbt's attribute name
+type = "postgres"
 schema = "analytics"
 database = "warehouse"

@@ -4,7 +4,30 @@
 -- the id after any move.
 create view yelp.ready_search as
 select
-    r.*,
+    r.logical_date,
+    r.county_fips,
+    r.business_id,
+    r.search_offset,
+    r.alias,
+    r.name,
+    r.is_closed,
+    r.url,
+    r.phone,
+    r.review_count,
+    r.rating,
+    r.price,
+    r.latitude,
+    r.longitude,
+    r.address1,
+    r.address2,
+    r.address3,
+    r.city,
+    r.zip_code,
+    r.country,
+    r.state,
+    r.categories,
+    r.transactions,
+    r.loaded_at,
     coalesce(m.new_business_id, r.business_id) as final_business_id
 from raw.yelp_search as r
 inner join yelp.progress as q

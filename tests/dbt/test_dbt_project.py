@@ -28,15 +28,28 @@ def manifest(tmp_path_factory) -> dict:
     from dbt.cli.main import dbtRunner
 
     target = tmp_path_factory.mktemp("dbt-target")
-    result = dbtRunner().invoke(["parse", "--project-dir", str(PROJECT_DIR), "--profiles-dir",
-                                 str(PROJECT_DIR), "--target-path", str(target), "--quiet"])
+    result = dbtRunner().invoke(
+        [
+            "parse",
+            "--project-dir",
+            str(PROJECT_DIR),
+            "--profiles-dir",
+            str(PROJECT_DIR),
+            "--target-path",
+            str(target),
+            "--quiet",
+        ]
+    )
     assert result.success, result.exception
     return json.loads((target / "manifest.json").read_text())
 
 
 def _nodes(manifest: dict, *types: str) -> list[dict]:
-    return [n for n in manifest["nodes"].values()
-            if n["package_name"] == "elt" and n["resource_type"] in types]
+    return [
+        n
+        for n in manifest["nodes"].values()
+        if n["package_name"] == "elt" and n["resource_type"] in types
+    ]
 
 
 def _tests_by_model(manifest: dict) -> dict[str, list[dict]]:
@@ -55,8 +68,12 @@ def test_every_model_and_snapshot_has_a_description(manifest):
 
 
 def test_every_documented_column_has_a_description(manifest):
-    missing = sorted(f"{n['name']}.{c}" for n in _nodes(manifest, "model", "snapshot")
-                     for c, col in n["columns"].items() if not col["description"].strip())
+    missing = sorted(
+        f"{n['name']}.{c}"
+        for n in _nodes(manifest, "model", "snapshot")
+        for c, col in n["columns"].items()
+        if not col["description"].strip()
+    )
     assert missing == [], f"columns listed without a description: {missing}"
 
 
@@ -75,8 +92,11 @@ def test_every_staging_model_key_is_tested_unique_and_not_null(manifest):
             elif t.get("column_name"):
                 by_column[t["column_name"]].add(name)
         single = [c for c, kinds in by_column.items() if {"unique", "not_null"} <= kinds]
-        composite = [cols for cols in combinations
-                     if all("not_null" in by_column.get(c, set()) for c in cols)]
+        composite = [
+            cols
+            for cols in combinations
+            if all("not_null" in by_column.get(c, set()) for c in cols)
+        ]
         if not single and not composite:
             untested.append(model["name"])
     assert untested == [], f"staging models whose key is not tested unique + not_null: {untested}"
@@ -87,8 +107,8 @@ def test_every_column_of_every_built_relation_is_documented(manifest):
     """Builds the project's models and snapshots on the warehouse (PostgreSQL target), then
     compares information_schema's columns with the manifest's documented columns."""
     from include.connections import pg_connect
-    from include.dbt_runner import run_dbt
-    from include.lake_export import TABLES
+    from include.dbt.runner import run_dbt
+    from include.lake import TABLES
     from include.warehouse.postgres import PostgresWarehouse
 
     # On a fresh stack no load has created the staging tables the sources read yet: create
@@ -102,7 +122,8 @@ def test_every_column_of_every_built_relation_is_documented(manifest):
         rows = conn.execute(
             "select table_schema, table_name, column_name from information_schema.columns "
             "where table_schema = any(%s)",
-            (sorted({n["schema"] for n in nodes}),)).fetchall()
+            (sorted({n["schema"] for n in nodes}),),
+        ).fetchall()
     built = defaultdict(set)
     for schema, table, column in rows:
         built[(schema, table)].add(column.lower())
@@ -114,8 +135,10 @@ def test_every_column_of_every_built_relation_is_documented(manifest):
             continue
         documented = {c.lower() for c, col in n["columns"].items() if col["description"].strip()}
         undocumented += [f"{'.'.join(relation)}.{c}" for c in sorted(built[relation] - documented)]
-        stale += [f"{'.'.join(relation)}.{c}" for c in sorted(set(map(str.lower, n["columns"]))
-                                                              - built[relation])]
+        stale += [
+            f"{'.'.join(relation)}.{c}"
+            for c in sorted(set(map(str.lower, n["columns"])) - built[relation])
+        ]
     assert absent == [], f"not built: {absent}"
     # A snapshot keeps a column its source dropped (dbt never drops snapshot columns): an
     # old warehouse can show one here; drop it from the snapshot table or rebuild.
@@ -131,12 +154,19 @@ def test_sqlfluff_lints_every_model_cleanly(manifest):
     from importlib.util import find_spec
 
     assert find_spec("sqlfluff"), "sqlfluff is not installed (the requirements pin it)"
-    out = subprocess.run([sys.executable, "-m", "sqlfluff", "lint", "dbt_project",
-                          "--format", "json"],
-                         cwd=PROJECT_DIR.parent, capture_output=True, text=True, timeout=300)
+    out = subprocess.run(
+        [sys.executable, "-m", "sqlfluff", "lint", "dbt_project", "--format", "json"],
+        cwd=PROJECT_DIR.parent,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     files = json.loads(out.stdout)
-    problems = [f"{f['filepath']}:{v.get('start_line_no')} {v['code']} {v['description']}"
-                for f in files for v in f["violations"]]
+    problems = [
+        f"{f['filepath']}:{v.get('start_line_no')} {v['code']} {v['description']}"
+        for f in files
+        for v in f["violations"]
+    ]
     assert problems == [] and out.returncode == 0, "\n".join(problems) or out.stderr
     linted = {Path(f["filepath"]).as_posix() for f in files}
     models = {f"dbt_project/{n['original_file_path']}" for n in _nodes(manifest, "model")}

@@ -79,7 +79,7 @@ def normalize_yelp(conn, day: date) -> dict[str, int]:
             conn,
             "review",
             ("review_id",),
-            ("review_id", "business_id", "user_id", "rating", "text_excerpt", "created_at"),
+            ("review_id", "business_id", "user_id", "rating", "created_at", "text_excerpt"),
             read_sql(__file__, "review"),
             p,
         )

@@ -19,6 +19,6 @@ moved as (
 )
 
 select
-    (select count(*) as n from cfg) as settings,
+    (select count(*) as n from cfg) as applied,
     (select count(*) as n from gone) as deleted,
     (select count(*) as n from moved) as progressed
