@@ -25,6 +25,21 @@ class CappedRetry(Retry):
         return min(seconds, self.retry_after_max)
 
 
+class RedactingSession(requests.Session):
+    """A session whose errors carry no secret: a requests exception (its message, and the
+    urllib3 errors chained to it, quote the URL with its query string: an API key) is
+    redacted in place before it propagates, so the traceback a task logs is clean too."""
+
+    def send(self, request, **kwargs):
+        try:
+            return super().send(request, **kwargs)
+        except requests.RequestException as exc:
+            from include.connections.secrets import redact_exception
+
+            redact_exception(exc)
+            raise
+
+
 class _TimeoutAdapter(HTTPAdapter):
     def send(self, request, **kwargs):
         if kwargs.get("timeout") is None:
@@ -44,6 +59,9 @@ def retrying_session(
 
     `retry_statuses` lets a client that must read a 429's body (Yelp tells a per-second
     limit from a spent daily quota only there) handle 429 itself."""
+    from include.connections.secrets import install_log_filter
+
+    install_log_filter()  # urllib3 logs the URLs it calls and retries, query keys included
     retry = CappedRetry(
         total=total,
         connect=total,
@@ -57,7 +75,7 @@ def retrying_session(
         retry_after_max=retry_after_max,
         raise_on_status=False,
     )
-    session = requests.Session()
+    session = RedactingSession()
     adapter = _TimeoutAdapter(max_retries=retry)
     session.mount("http://", adapter)
     session.mount("https://", adapter)

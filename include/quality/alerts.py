@@ -29,7 +29,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import re
 import socket
 import time
 import uuid
@@ -60,9 +59,29 @@ def max_attempts() -> int:
     return int(os.environ.get("ELT_ALERT_MAX_ATTEMPTS", "24"))
 
 
-def _sanitize(message: str) -> str:
-    """Errors from the webhook client may embed the URL: strip anything URL- or token-like."""
-    return re.sub(r"https?://\S+|T[A-Z0-9]+/B[A-Z0-9]+/\S+", "<redacted>", message)[:500]
+def _sanitize(message, limit: int = 500) -> str:
+    """A text fit to store, log or post: every connection secret and secret-looking token
+    redacted (include.connections.secrets), then cut to `limit` (after redacting, so a cut
+    never leaves part of a secret)."""
+    from include.connections.secrets import load_all, redact
+
+    load_all()
+    return redact(message)[:limit]
+
+
+# Slack reads <!channel>, <!here>, <!everyone>, <@U…>, <!subteam^…> and <url|text> in a
+# message's text as mentions and links; Slack's escaping rule turns them into plain text.
+_SLACK_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
+
+
+def slack_escape(text) -> str:
+    """Upstream text (errors, check values, ids) as plain text in a Slack message."""
+    return str(text).translate(_SLACK_ESCAPES)
+
+
+def _upstream(text, limit: int = 500) -> str:
+    """Upstream text for a message: redacted, cut, escaped."""
+    return slack_escape(_sanitize(text, limit))
 
 
 def _sql(name: str) -> str:
@@ -89,6 +108,9 @@ def _webhook_client():
     handlers (this module decides what is retried, and how long it waits)."""
     from airflow.providers.slack.hooks.slack_webhook import SlackWebhookHook
 
+    from include.connections import get_connection
+
+    get_connection("slack_alerts")  # registers the webhook token with the redactor
     hook = SlackWebhookHook(
         slack_webhook_conn_id="slack_alerts", timeout=POST_TIMEOUT_SECONDS, retry_handlers=[]
     )
@@ -209,10 +231,10 @@ def _record(conn, worker: str, alert_id: int, kind: str, attempts: int, d: Deliv
 def dead_letter_message(rows: list[tuple]) -> dict:
     """The one summary of dead letters: how many, which, why, and what on-call does."""
     lines = [
-        f"• #{alert_id} {kind}"
-        + (f" of `{dag_id}`" if dag_id else "")
-        + (f".`{task_id}`" if task_id else "")
-        + f" after {attempts} attempt(s): {_sanitize(error or 'no error recorded')[:200]}"
+        f"• #{alert_id} {slack_escape(kind)}"
+        + (f" of `{slack_escape(dag_id)}`" if dag_id else "")
+        + (f".`{slack_escape(task_id)}`" if task_id else "")
+        + f" after {attempts} attempt(s): {_upstream(error or 'no error recorded', 200)}"
         for alert_id, kind, dag_id, task_id, attempts, _status, error in rows[:10]
     ]
     if len(rows) > 10:
@@ -294,7 +316,10 @@ def send_alert(
     """Store, then make one delivery pass. Returns True when this alert reached Slack
     (False: it is pending, or dead, in the outbox; the alerts_drain DAG carries on)."""
     from include.connections import pg_connect
+    from include.connections.secrets import load_all, redact_obj
 
+    load_all()
+    payload = redact_obj(payload)  # the outbox, the logs and Slack never see a secret
     try:
         with pg_connect(conn_id, autocommit=True) as conn:
             alert_id = conn.execute(
@@ -354,9 +379,10 @@ def failed_checks_message(
 ) -> dict:
     failed = sorted(failed, key=lambda c: c.get("status") != "fail")  # real failures first
     lines = [
-        f"• `{c['check_name']}` on `{c['target']}` ({c['dimension']}): "
+        f"• `{_upstream(c['check_name'], 200)}` on `{_upstream(c['target'], 200)}` "
+        f"({_upstream(c['dimension'], 50)}): "
         + (
-            f"observed {c['observed']}, expected {c['expected']}"
+            f"observed {_upstream(c['observed'], 200)}, expected {_upstream(c['expected'], 200)}"
             if c.get("status", "fail") == "fail"
             else "not evaluated (error)"
         )
@@ -365,8 +391,9 @@ def failed_checks_message(
     if len(failed) > 20:
         lines.append(f"• … and {len(failed) - 20} more in quality.check_results")
     text = (
-        f":red_circle: {len(failed)} failed check(s) in DAG `{dag_id}`, logical date "
-        f"{logical_date}, run `{run_id}`\n" + "\n".join(lines)
+        f":red_circle: {len(failed)} failed check(s) in DAG `{_upstream(dag_id, 250)}`, "
+        f"logical date {_upstream(logical_date, 50)}, run `{_upstream(run_id, 250)}`\n"
+        + "\n".join(lines)
     )
     if log_url:
         text += f"\nLog: {log_url}"
@@ -377,8 +404,9 @@ def task_failure_message(
     dag_id: str, task_id: str, run_id: str, logical_date, error: str, log_url: str | None = None
 ) -> dict:
     text = (
-        f":rotating_light: Task `{task_id}` of DAG `{dag_id}` failed, logical date "
-        f"{logical_date}, run `{run_id}`.\nError: {_sanitize(error)}"
+        f":rotating_light: Task `{_upstream(task_id, 250)}` of DAG `{_upstream(dag_id, 250)}` "
+        f"failed, logical date {_upstream(logical_date, 50)}, run `{_upstream(run_id, 250)}`."
+        f"\nError: {_upstream(error)}"
     )
     if log_url:
         text += f"\nLog: {log_url}"
