@@ -33,6 +33,7 @@ Airflow skips them too.
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import logging
 import re
@@ -248,6 +249,7 @@ def register_connection(conn) -> None:
     register(*connection_secrets(conn))
 
 
+@functools.cache
 def known_conn_ids() -> tuple[str, ...]:
     """The sources' connection ids (each client's `from_connection` default), then the
     shared ones."""
