@@ -327,11 +327,9 @@ def test_no_canary_leaks_when_a_source_fails(
     ctx = RunContext(run_id="canary", dag_id=dag_id, task_id=task_id, logical_date=DAY)
     error = _fail_like_airflow(dag_id, task_id, lambda: package.ingest_day(DAY, ctx))
     out, err = capfd.readouterr()
-    if source in ("census", "states_page"):
-        assert error is not None, f"{source} did not fail on {mode}"
+    assert error is not None, f"{source} did not fail on {mode}"
     messages = json.dumps(slack_record()["messages"])
-    if error is not None:
-        assert f"Task `{task_id}`" in messages, "the failure was not alerted"
+    assert f"Task `{task_id}`" in messages, "the failure was not alerted"
     leaks = _leaks(
         canaries.forms,
         log_records=caplog.text,
