@@ -441,7 +441,7 @@ def alert_failure(
             failed = [dict(zip(names, row)) for row in cur.fetchall()]
             # One failed-checks message per run: several tasks of a run can fail on the
             # same checks (the dbt producer and the node tasks watching it).
-            already = conn.execute(_sql("failed_checks_alerted"), keys).fetchone()
+            already = conn.execute(_sql("failed_checks_alerted"), keys).fetchone()[0]
     except Exception as exc:  # noqa: BLE001
         log.error("could not read failed checks: %s", _sanitize(str(exc)))
         return

@@ -1,8 +1,9 @@
 -- Whether the run's failed-checks alert is in the outbox already (one per run).
-select 1 as alerted
-from quality.alert_outbox
-where
-    kind = 'failed_checks'
-    and dag_id = %(dag_id)s
-    and run_id = %(run_id)s
-limit 1
+select exists(
+    select 1 as one
+    from quality.alert_outbox
+    where
+        kind = 'failed_checks'
+        and dag_id = %(dag_id)s
+        and run_id = %(run_id)s
+) as alerted
