@@ -2,9 +2,14 @@
 
 * ``POST /services/<T>/<B>/<token>`` with JSON ``text``/``blocks``: ``200 ok``;
   a body that is not JSON, or has neither ``text`` nor ``blocks``: ``400 invalid_payload``.
-* ``POST /_control`` ``{"mode": "429"|"500"|"ok", "times": n}``: the next ``n`` webhook
-  calls answer 429 (with ``Retry-After: 1``) or 500 ``rollup_error``.
-* ``GET /_messages`` lists the accepted messages; ``DELETE /_messages`` clears them.
+* ``POST /_control`` ``{"mode": "ok"|"400"|"403"|"404"|"410"|"429"|"500"|"503", "times": n,
+  "retry_after": s, "delay": s}``: the next ``n`` webhook calls answer that status with
+  Slack's body for it (400 ``invalid_payload``, 403 ``invalid_token``, 404
+  ``channel_not_found``, 410 ``channel_is_archived``, 429 ``rate_limited`` with
+  ``Retry-After: s`` (default 1), 500 ``rollup_error``, 503 ``service_unavailable``);
+  ``delay`` makes every webhook call take that long. Each control call resets the others.
+* ``GET /_messages`` lists the accepted messages, the forced rejections (``rejected``) and
+  every webhook call answered (``calls``); ``DELETE /_messages`` clears them.
 
 Accepted messages are appended to the ``--record`` JSONL file. The webhook token (the
 secret part of the URL) is never recorded.
@@ -26,8 +31,23 @@ class SinkState:
         self.lock = threading.Lock()
         self.mode = "ok"
         self.times = 0
+        self.retry_after = "1"
+        self.delay = 0.0
         self.messages: list[dict] = []
         self.rejected = 0
+        self.calls = 0
+
+
+# Slack's answers to webhook calls it refuses (https://api.slack.com/messaging/webhooks).
+ERRORS = {
+    "400": (400, "invalid_payload"),
+    "403": (403, "invalid_token"),
+    "404": (404, "channel_not_found"),
+    "410": (410, "channel_is_archived"),
+    "429": (429, "rate_limited"),
+    "500": (500, "rollup_error"),
+    "503": (503, "service_unavailable"),
+}
 
 
 def make_handler(state: SinkState):
@@ -55,7 +75,14 @@ def make_handler(state: SinkState):
             if self.path == "/_messages":
                 with state.lock:
                     return self._send(
-                        200, json.dumps({"messages": state.messages, "rejected": state.rejected})
+                        200,
+                        json.dumps(
+                            {
+                                "messages": state.messages,
+                                "rejected": state.rejected,
+                                "calls": state.calls,
+                            }
+                        ),
                     )
             return self._send(404, "not_found")
 
@@ -64,6 +91,7 @@ def make_handler(state: SinkState):
                 with state.lock:
                     state.messages.clear()
                     state.rejected = 0
+                    state.calls = 0
                 return self._send(200, "ok")
             return self._send(404, "not_found")
 
@@ -72,18 +100,27 @@ def make_handler(state: SinkState):
             if self.path == "/_control":
                 ctl = json.loads(body or b"{}")
                 with state.lock:
-                    state.mode = ctl.get("mode", "ok")
+                    state.mode = str(ctl.get("mode", "ok"))
                     state.times = int(ctl.get("times", 1_000_000))
+                    state.retry_after = str(ctl.get("retry_after", 1))
+                    state.delay = float(ctl.get("delay", 0))
                 return self._send(200, "ok")
             if not self.path.startswith("/services/"):
                 return self._send(404, "no_service")
             with state.lock:
+                state.calls += 1
+                delay = state.delay
+                forced = None
                 if state.mode != "ok" and state.times > 0:
                     state.times -= 1
                     state.rejected += 1
-                    if state.mode == "429":
-                        return self._send(429, "rate_limited", {"Retry-After": "1"})
-                    return self._send(500, "rollup_error")
+                    forced = ERRORS.get(state.mode, ERRORS["500"])
+            if delay:
+                time.sleep(delay)
+            if forced:
+                status, body = forced
+                headers = {"Retry-After": state.retry_after} if status == 429 else None
+                return self._send(status, body, headers)
             try:
                 payload = json.loads(body)
             except ValueError:

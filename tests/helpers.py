@@ -102,3 +102,34 @@ def run_day(day: date, run_id: str) -> dict:
 def failures(outcome: dict) -> dict:
     """The steps of a `run_day` outcome that raised, with their errors."""
     return {k: f"{type(v).__name__}: {v}" for k, v in outcome.items() if isinstance(v, Exception)}
+
+
+# The local Slack sink (local/slack_sink.py), as plain HTTP: its fault control and what it
+# received (the webhook token is never recorded by the sink).
+
+
+def _slack_sink() -> str:
+    conn = get_connection("slack_alerts")
+    return f"{conn.schema}://{conn.host.split('/')[0]}"
+
+
+def slack_control(mode: str = "ok", **kwargs) -> None:
+    """The sink's next webhook calls answer `mode` (`times`, `retry_after`, `delay`)."""
+    requests.post(
+        f"{_slack_sink()}/_control", json={"mode": mode, **kwargs}, timeout=5
+    ).raise_for_status()
+
+
+def slack_reset() -> None:
+    """Forget the sink's messages and counts; answer ok."""
+    requests.delete(f"{_slack_sink()}/_messages", timeout=5).raise_for_status()
+    slack_control("ok")
+
+
+def slack_record() -> dict:
+    """{"messages": [{"payload": ...}], "rejected": n, "calls": n} since the last reset."""
+    return requests.get(f"{_slack_sink()}/_messages", timeout=5).json()
+
+
+def slack_texts() -> list[str]:
+    return [m["payload"].get("text", "") for m in slack_record()["messages"]]

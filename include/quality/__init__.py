@@ -40,7 +40,12 @@ def check(name, dimension, target, ok, observed, expected, **details) -> CheckRe
 
 def record_checks(conn, ctx: RunContext, results: list[CheckResult]) -> None:
     """Replace this run+task+day's earlier results (a retry re-records), then insert. A
-    task that processes several days keeps each day's results."""
+    task that processes several days keeps each day's results. Observed and expected
+    values and details are redacted first (include.connections.secrets): an error text
+    that quotes a URL or a connection string keeps no secret here."""
+    from include.connections.secrets import load_all, redact, redact_obj
+
+    load_all()
     with conn.transaction():
         conn.execute(
             "delete from quality.check_results where run_id = %s and dag_id = %s "
@@ -62,9 +67,9 @@ def record_checks(conn, ctx: RunContext, results: list[CheckResult]) -> None:
                         r.dimension,
                         r.target,
                         r.status,
-                        None if r.observed is None else str(r.observed),
-                        None if r.expected is None else str(r.expected),
-                        json.dumps(r.details),
+                        None if r.observed is None else redact(str(r.observed)),
+                        None if r.expected is None else redact(str(r.expected)),
+                        json.dumps(redact_obj(r.details), default=str),
                     )
                     for r in results
                 ],

@@ -87,6 +87,8 @@ def validate_suite(suite: Suite, batch_id, conn_id: str = "source_db") -> list[C
 
 
 def _to_check_result(check: Check, r, target: str) -> CheckResult:
+    from include.connections.secrets import redact
+
     res = r.result or {}
     exc = r.exception_info or {}
     if exc.get("raised_exception"):
@@ -99,7 +101,8 @@ def _to_check_result(check: Check, r, target: str) -> CheckResult:
             None,
             {
                 "expectation": r.expectation_config.type,
-                "error": str(exc.get("exception_message"))[:500],
+                # redacted before the cut, so no part of a secret survives it
+                "error": redact(str(exc.get("exception_message")))[:500],
             },
         )
     kwargs = {

@@ -8,7 +8,7 @@ from datetime import timedelta
 from include.sources import SOURCES
 
 OWNERS = {"data-platform"}
-LAYERS = {"layer:extract", "layer:warehouse", "layer:quality"}
+LAYERS = {"layer:extract", "layer:warehouse", "layer:quality", "layer:alerts"}
 TAGS = {f"source:{name}" for name in SOURCES} | LAYERS
 
 

@@ -1,0 +1,2 @@
+select status from quality.alert_outbox
+where id = %(id)s
