@@ -4,7 +4,8 @@ landed in raw.*, checked, normalized into the OLTP business model.
 Entry point: `ingest_day(day, ctx)`, called by the `yelp_businesses` DAG. See README.md.
 A quota or budget stop ends the run successfully with what it has and records a `warn`
 completeness check naming what is left; normalization is idempotent, so the resumed run
-completes the OLTP model and the totals equal one uninterrupted run.
+completes the OLTP model and the totals equal one uninterrupted run. Normalizing an older
+day (a rerun or backfill) adds its history and leaves the newer current state alone.
 """
 
 from __future__ import annotations

@@ -1,0 +1,224 @@
+"""Yelp fault scenarios end to end on the local stack: what one bad county, business or
+record, a rerun of an older day, or a data-quality warning does to a day's run.
+
+Each test runs the Yelp task's entry point (`ingest_day`) against the local Yelp stand-in
+with a fault set through its `/_control`. Expected values come from the stand-in's wire
+answers read with plain HTTP (no project code), from the fault itself, or from the Slack
+sink's record of what it received."""
+
+import json
+import re
+import uuid
+from datetime import date
+
+import pytest
+import requests
+
+from include.connections import get_connection, pg_connect
+from include.quality import RunContext
+from tests.helpers import control, reset_yelp
+
+pytestmark = pytest.mark.integration
+DAG_ID, TASK_ID = "yelp_businesses", "fetch_land_check_normalize"
+
+
+# --- the wire, read without project code -----------------------------------------------
+
+
+def _yelp():
+    conn = get_connection("yelp_api")
+    return conn.host, {"Authorization": f"Bearer {conn.password}"}
+
+
+def _locations() -> dict[str, str]:
+    """County FIPS -> "<County>, <ST>" of every county the day searches (the OLTP counties
+    whose state is on the states page)."""
+    with pg_connect("source_db") as conn:
+        return dict(
+            conn.execute(
+                "select c.county_fips, c.county_name || ', ' || s.state_code from oltp.county c "
+                "join oltp.census_state cs using (state_fips) "
+                "join oltp.state s on lower(s.state_name) = lower(cs.state_name)"
+            ).fetchall()
+        )
+
+
+def _wire_search(location: str) -> list[dict]:
+    """Every business a county's search lists, in order: pages of 50 until the total or the
+    result cap (the cap's 400 says "limit+offset must be <= N": the rest is asked)."""
+    host, headers = _yelp()
+    found, offset, limit = [], 0, 50
+    while True:
+        r = requests.get(
+            f"{host}/v3/businesses/search",
+            headers=headers,
+            timeout=10,
+            params={"location": location, "limit": limit, "offset": offset},
+        )
+        if r.status_code == 400:
+            error = json.loads(r.content)["error"]
+            if error["code"] == "LOCATION_NOT_FOUND":
+                return []
+            cap = int(re.search(r"<= (\d+)", error["description"])[1])
+            if limit == 50 and cap > offset:
+                limit = cap - offset
+                continue
+            return found
+        r.raise_for_status()
+        body = json.loads(r.content)  # the stdlib reads an unpaired surrogate escape
+        found += body["businesses"]
+        offset += len(body["businesses"])
+        if not body["businesses"] or offset >= body["total"]:
+            return found
+
+
+def _wire_listings() -> dict[tuple[str, str], dict]:
+    """(county FIPS, business id) -> the business as listed by that county's search."""
+    return {
+        (fips, b["id"]): b
+        for fips, location in _locations().items()
+        for b in _wire_search(location)
+    }
+
+
+def _wire_reviews(business_id: str) -> tuple[str, list[dict]]:
+    """(final id, reviews) of a business, following 301s by hand."""
+    host, headers = _yelp()
+    current = business_id
+    for _ in range(4):
+        r = requests.get(
+            f"{host}/v3/businesses/{current}/reviews",
+            headers=headers,
+            timeout=10,
+            allow_redirects=False,
+        )
+        if r.status_code == 301:
+            current = r.json()["error"]["new_business_id"]
+            continue
+        return current, r.json().get("reviews", [])
+    raise AssertionError(f"{business_id} moved too often")
+
+
+# --- running the day -------------------------------------------------------------------
+
+
+def _run(day: date, run_id: str | None = None):
+    from include.sources import yelp
+
+    ctx = RunContext(
+        run_id=run_id or f"test-faults-{uuid.uuid4()}",
+        dag_id=DAG_ID,
+        task_id=TASK_ID,
+        logical_date=day,
+    )
+    return ctx.run_id, yelp.ingest_day(day, ctx)
+
+
+def _checks(run_id: str) -> dict[str, tuple]:
+    with pg_connect("source_db") as conn:
+        return {
+            name: (status, observed, details)
+            for name, status, observed, details in conn.execute(
+                "select check_name, status, observed, details from quality.check_results "
+                "where run_id = %s and dag_id = %s",
+                (run_id, DAG_ID),
+            )
+        }
+
+
+def _sink() -> str:
+    conn = get_connection("slack_alerts")
+    return f"{conn.schema}://{conn.host.split('/')[0]}"
+
+
+def _slack_texts() -> list[str]:
+    return [
+        m["payload"]["text"]
+        for m in requests.get(f"{_sink()}/_messages", timeout=5).json()["messages"]
+    ]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _geography():
+    """The states page and the Census counties the Yelp searches are built from."""
+    from include.sources import census, states_page
+
+    control({})
+    with pg_connect("source_db") as conn:
+        counties = conn.execute("select count(*) from oltp.county").fetchone()[0]
+    if not counties:
+        for source, dag in ((states_page, "states_page"), (census, "census_population")):
+            ctx = RunContext(f"test-faults-{uuid.uuid4()}", dag, "t", date(2024, 1, 1))
+            source.ingest_day(date(2024, 1, 1), ctx)
+
+
+@pytest.fixture(autouse=True)
+def _clean():
+    control({})
+    reset_yelp()
+    requests.delete(f"{_sink()}/_messages", timeout=5)
+    requests.post(f"{_sink()}/_control", json={"mode": "ok"}, timeout=5)
+    with pg_connect("source_db", autocommit=True) as conn:
+        conn.execute("delete from quality.alert_outbox where dag_id = %s", (DAG_ID,))
+    yield
+    control({})
+    reset_yelp()
+
+
+# --- 1. an older day never rolls back the present ---------------------------------------
+
+
+def test_a_rerun_or_backfill_of_an_older_day_keeps_the_newer_current_state():
+    d0, d1, d2 = date(2025, 3, 1), date(2025, 3, 2), date(2025, 3, 3)
+    v1 = _wire_listings()
+    control({"yelp_version": 2})
+    v2 = _wire_listings()
+    changed = {
+        key[1]
+        for key, business in v2.items()
+        if (business.get("price"), business["rating"]) != (v1[key].get("price"), v1[key]["rating"])
+    }
+    assert changed, "the stand-in's version 2 must change some businesses"
+    final = {bid: _wire_reviews(bid)[0] for bid in changed}
+
+    control({})  # version 1
+    _run(d1)
+    control({"yelp_version": 2})
+    _run(d2)
+    control({})  # version 1 again: a rerun of D1, then a backfill of D0 (never run)
+    _, rerun = _run(d1)
+    assert rerun.fetched.calls == 0  # D1's queue is done: it re-normalizes what it landed
+    _run(d0)
+
+    def level(business):
+        return len(business["price"]) if business.get("price") else None
+
+    by_id_v1 = {bid: b for (_, bid), b in v1.items()}
+    by_id_v2 = {bid: b for (_, bid), b in v2.items()}
+    with pg_connect("source_db") as conn:
+        current = {
+            bid: (price_level, changed_on)
+            for bid, price_level, changed_on in conn.execute(
+                "select business_id, price_level, changed_on from oltp.business "
+                "where business_id = any(%s)",
+                (list(final.values()),),
+            )
+        }
+        holdings = {
+            (bid, day): float(rating)
+            for bid, day, rating in conn.execute(
+                "select business_id, holding_date, rating from oltp.business_holding "
+                "where business_id = any(%s)",
+                (list(final.values()),),
+            )
+        }
+    repriced = {bid for bid in changed if level(by_id_v1[bid]) != level(by_id_v2[bid])}
+    assert repriced
+    for old_id in changed:
+        bid = final[old_id]
+        assert current[bid][0] == level(by_id_v2[old_id]), (old_id, current[bid])
+        if old_id in repriced:
+            assert current[bid][1] == d2, (old_id, current[bid])  # the change is D2's
+        assert holdings[(bid, d0)] == by_id_v1[old_id]["rating"], old_id
+        assert holdings[(bid, d1)] == by_id_v1[old_id]["rating"], old_id
+        assert holdings[(bid, d2)] == by_id_v2[old_id]["rating"], old_id
