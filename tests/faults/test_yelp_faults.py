@@ -15,7 +15,7 @@ import pytest
 import requests
 
 from include.connections import get_connection, pg_connect
-from include.quality import RunContext
+from include.quality import DataQualityError, RunContext
 from tests.helpers import control, reset_yelp
 
 pytestmark = pytest.mark.integration
@@ -222,3 +222,109 @@ def test_a_rerun_or_backfill_of_an_older_day_keeps_the_newer_current_state():
         assert holdings[(bid, d0)] == by_id_v1[old_id]["rating"], old_id
         assert holdings[(bid, d1)] == by_id_v1[old_id]["rating"], old_id
         assert holdings[(bid, d2)] == by_id_v2[old_id]["rating"], old_id
+
+
+# --- 2. one malformed record is quarantined, not the day --------------------------------
+
+
+def _small_county_businesses(exclude: set[str] = frozenset()) -> list[tuple[str, str]]:
+    """(county FIPS, business id) of businesses listed by exactly one search, in FIPS order,
+    skipping the big county (so each fault lands in one search)."""
+    listings = _wire_listings()
+    searches_of: dict[str, int] = {}
+    for _fips, bid in listings:
+        searches_of[bid] = searches_of.get(bid, 0) + 1
+    per_county: dict[str, int] = {}
+    for fips, _bid in listings:
+        per_county[fips] = per_county.get(fips, 0) + 1
+    return sorted(
+        (fips, bid)
+        for fips, bid in listings
+        if searches_of[bid] == 1 and per_county[fips] < 50 and fips not in exclude
+    )
+
+
+def test_malformed_records_are_quarantined_with_their_reason_and_the_rest_loads(monkeypatch):
+    day = date(2025, 4, 1)
+    candidates = _small_county_businesses()
+    bad = {
+        candidates[0][1]: "type",
+        candidates[5][1]: "nul",
+        candidates[10][1]: "range",
+        candidates[15][1]: "surrogate",
+    }
+    reviewed = []  # two businesses, not moved, with at least two reviews
+    for _fips, bid in candidates[20:]:
+        final, reviews = _wire_reviews(bid)
+        if final == bid and len(reviews) >= 2:
+            reviewed.append(bid)
+        if len(reviewed) == 2:
+            break
+    bad_reviews = {reviewed[0]: "year_9999", reviewed[1]: "nul"}
+    control({"yelp_bad_businesses": bad, "yelp_bad_reviews": bad_reviews})
+    listings = _wire_listings()
+    expected_search = {key for key in listings if key[1] not in bad}
+    expected_quarantine = {key for key in listings if key[1] in bad}
+    assert len(expected_quarantine) == len(bad)
+    reviews_of = {bid: _wire_reviews(bid) for bid in bad_reviews}
+
+    run_id, result = _run(day)
+    assert result.fetched.stopped is None
+    with pg_connect("source_db") as conn:
+        landed = set(
+            conn.execute(
+                "select county_fips, business_id from raw.yelp_search where logical_date = %s",
+                (day,),
+            ).fetchall()
+        )
+        quarantined = {
+            (t, key, rid): (county, reason, raw)
+            for t, key, rid, county, reason, raw in conn.execute(
+                "select item_type, item_key, record_id, county_fips, reason, raw_record "
+                "from raw.yelp_quarantine where logical_date = %s",
+                (day,),
+            )
+        }
+        reviews_landed = dict(
+            conn.execute(
+                "select business_id, count(*) from raw.yelp_review where logical_date = %s "
+                "and business_id = any(%s) group by 1",
+                (day, [final for final, _ in reviews_of.values()]),
+            ).fetchall()
+        )
+        normalized = {
+            r[0]
+            for r in conn.execute(
+                "select business_id from oltp.business where business_id = any(%s)",
+                (list(bad),),
+            )
+        }
+    assert landed == expected_search
+    search_rows = {k: v for k, v in quarantined.items() if k[0] == "search"}
+    assert {(v[0], k[2]) for k, v in search_rows.items()} == expected_quarantine
+    field_of = {"type": "review_count", "nul": "NUL", "range": "latitude", "surrogate": "surrogate"}
+    for (_t, _key, bid), (_county, reason, raw) in search_rows.items():
+        assert field_of[bad[bid]] in reason, reason
+        assert bid in raw and len(raw.encode()) <= 8192
+    assert normalized == set()  # a quarantined business never reaches the OLTP model
+    review_rows = {k: v for k, v in quarantined.items() if k[0] == "reviews"}
+    assert {k[1] for k in review_rows} == set(bad_reviews)
+    assert {k[2] for k in review_rows} == {reviews_of[b][1][0]["id"] for b in bad_reviews}
+    for (_t, key, _rid), (_county, reason, _raw) in review_rows.items():
+        assert ("time_created" if bad_reviews[key] == "year_9999" else "NUL") in reason, reason
+    for final, reviews in reviews_of.values():
+        assert reviews_landed[final] == len(reviews) - 1  # the other reviews are in
+
+    checks = _checks(run_id)
+    status, observed, details = checks["yelp_quarantine_share"]
+    total = len(expected_search) + result.fetched.reviews + len(quarantined)
+    assert status == "pass"
+    assert float(observed) == pytest.approx(len(quarantined) / total, abs=1e-6)
+    assert details["quarantined_businesses"] == len(bad)
+    assert details["quarantined_reviews"] == len(bad_reviews)
+    assert checks["yelp_day_complete"][0] == "pass"
+
+    # Above the threshold the check fails the run (the records stay landed for a look).
+    monkeypatch.setenv("YELP_MAX_BAD_FRACTION", "0.0001")
+    with pytest.raises(DataQualityError, match="yelp_quarantine_share"):
+        _run(day, run_id=f"test-faults-{uuid.uuid4()}")

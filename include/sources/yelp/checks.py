@@ -1,11 +1,12 @@
 """Checks on Yelp's day D: Great Expectations suites on the landed search and review rows
-(the batch is the logical day's rows: pages land as they come, resumably), and the
-completeness of the day's work queue."""
+(the batch is the logical day's rows: pages land as they come, resumably), the
+completeness of the day's work queue, and the share of records quarantined."""
 
 from __future__ import annotations
 
 from datetime import date
 
+from include.landing import read_sql
 from include.quality import CheckResult
 from include.quality.gx import Check, Suite, gxe
 from include.sources.yelp.parser import PRICES
@@ -105,3 +106,41 @@ def completeness_check(day: date, fetched) -> CheckResult:
             "day": day.isoformat(),
         },
     )
+
+
+def quarantine_check(day: date, counts: dict) -> CheckResult:
+    """The share of D's records (search rows and reviews) set aside in raw.yelp_quarantine:
+    `fail` above YELP_MAX_BAD_FRACTION (the rest was landed all the same)."""
+    from include.sources.yelp.settings import max_bad_fraction
+
+    bad = counts["bad_businesses"] + counts["bad_reviews"]
+    total = counts["businesses"] + counts["reviews"] + bad
+    share = bad / total if total else 0.0
+    limit = max_bad_fraction()
+    return CheckResult(
+        "yelp_quarantine_share",
+        "validity",
+        "raw.yelp_quarantine",
+        "pass" if share <= limit else "fail",
+        round(share, 6),
+        f"<= {limit}",
+        {
+            "quarantined_businesses": counts["bad_businesses"],
+            "quarantined_reviews": counts["bad_reviews"],
+            "records": total,
+            "sample": counts.get("sample", []),
+            "day": day.isoformat(),
+        },
+    )
+
+
+def day_checks(conn, day: date) -> list[CheckResult]:
+    """The quarantine share of D, from what D's runs recorded."""
+    p = {"d": day}
+    row = conn.execute(read_sql(__file__, "quarantine_counts"), p).fetchone()
+    counts = dict(zip(("businesses", "reviews", "bad_businesses", "bad_reviews"), row))
+    counts["sample"] = [
+        {"item_type": t, "item_key": k, "position": pos, "reason": reason}
+        for t, k, pos, reason in conn.execute(read_sql(__file__, "quarantine_sample"), p)
+    ]
+    return [quarantine_check(day, counts)]
