@@ -34,6 +34,10 @@ Scenario keys of ``POST /_control`` (all reset by ``{}``, as is the Yelp call co
 it answers, in the ``yelp``, ``yelp_search``/``yelp_reviews`` counts of ``GET /_control``.
 Per-item faults (they combine with the rest):
 
+* ``"yelp_location_not_found": ["<County>, <ST>", ...]``: those searches answer 400
+  ``LOCATION_NOT_FOUND``, as Yelp does for a location it cannot resolve.
+* ``"yelp_business_not_found": ["<business id>", ...]``: those reviews answer 404
+  ``BUSINESS_NOT_FOUND`` (before any 301).
 * ``"yelp_bad_businesses": {"<business id>": kind}``: that business is malformed in every
   search listing it: ``"type"`` (``review_count`` a string), ``"nul"`` (a NUL in its
   name), ``"range"`` (latitude 123.4), ``"surrogate"`` (an unpaired ``\ud800`` escape in
@@ -60,6 +64,7 @@ DEFAULT_DAILY_LIMIT = 100_000  # a generous local key; yelp_daily_quota lowers i
 MAX_LIMIT = 50
 MOVED_ONE_IN = 25
 CONTROL_KEYS = ("yelp_version", "yelp_daily_quota", "yelp_rps_429_every")
+LIST_KEYS = ("yelp_location_not_found", "yelp_business_not_found")
 BAD_BUSINESS_KINDS = ("type", "nul", "range", "surrogate")
 BAD_REVIEW_KINDS = ("year_9999", "nul")
 _SURROGATE_MARK = "\u0001surrogate\u0001"  # written as an unpaired \ud800 escape by encode()
@@ -382,6 +387,10 @@ def validate_control(payload: dict) -> str | None:
             return "yelp_version must be 1 or 2"
         if key == "yelp_rps_429_every" and value == 0:
             return "yelp_rps_429_every must be >= 1"
+    for key in LIST_KEYS:
+        value = payload.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            return f"{key} must be a list of strings, got {value!r}"
     for key, kinds in (
         ("yelp_bad_businesses", BAD_BUSINESS_KINDS),
         ("yelp_bad_reviews", BAD_REVIEW_KINDS),
@@ -506,6 +515,12 @@ class YelpService:
             return status, body, headers
         if route == "reviews":
             business_id = path.rstrip("/").split("/")[3]
+            if business_id in faults.get("yelp_business_not_found", ()):
+                return (
+                    404,
+                    error("BUSINESS_NOT_FOUND", "The requested business could not be found."),
+                    headers,
+                )
             if business_id in self.world.moved:
                 new_id = self.world.moved[business_id]
                 headers["Location"] = f"/v3/businesses/{new_id}/reviews"
@@ -571,7 +586,8 @@ class YelpService:
                 "VALIDATION_ERROR", "Please specify a location or a latitude and longitude"
             )
         key = self.world.location_key(location)
-        if key is None:
+        unknown = {_norm_location(x) for x in faults.get("yelp_location_not_found", ())}
+        if key is None or _norm_location(location) in unknown:
             return 400, error(
                 "LOCATION_NOT_FOUND",
                 "Could not execute search, try specifying a more exact location.",

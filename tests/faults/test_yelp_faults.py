@@ -328,3 +328,64 @@ def test_malformed_records_are_quarantined_with_their_reason_and_the_rest_loads(
     monkeypatch.setenv("YELP_MAX_BAD_FRACTION", "0.0001")
     with pytest.raises(DataQualityError, match="yelp_quarantine_share"):
         _run(day, run_id=f"test-faults-{uuid.uuid4()}")
+
+
+# --- 3. a county or a business Yelp cannot find is skipped ------------------------------
+
+
+def test_a_county_yelp_cannot_find_is_skipped_with_a_warning_and_the_rest_loads():
+    day = date(2025, 5, 1)
+    locations = _locations()
+    lost_fips = next(f for f, loc in sorted(locations.items()) if loc.startswith("Doña Ana"))
+    lost_location = locations[lost_fips]
+    other = _small_county_businesses(exclude={lost_fips})
+    lost_business = next(bid for fips, bid in other if fips != lost_fips)
+    control(
+        {"yelp_location_not_found": [lost_location], "yelp_business_not_found": [lost_business]}
+    )
+    expected = set(_wire_listings())  # the lost county's search lists nothing
+    assert not any(fips == lost_fips for fips, _ in expected)
+
+    run_id, result = _run(day)
+    assert result.fetched.stopped is None
+    with pg_connect("source_db") as conn:
+        landed = set(
+            conn.execute(
+                "select county_fips, business_id from raw.yelp_search where logical_date = %s",
+                (day,),
+            ).fetchall()
+        )
+        items = {
+            (t, key): (status, detail)
+            for t, key, status, detail in conn.execute(
+                "select item_type, item_key, status, detail from yelp.progress "
+                "where logical_date = %s",
+                (day,),
+            )
+        }
+        in_oltp = conn.execute(
+            "select count(*) from oltp.business where business_id = %s", (lost_business,)
+        ).fetchone()[0]
+    assert landed == expected
+    status, detail = items[("search", lost_fips)]
+    assert status == "skipped" and "LOCATION_NOT_FOUND" in detail
+    status, detail = items[("reviews", lost_business)]
+    assert status == "skipped" and "BUSINESS_NOT_FOUND" in detail
+    assert {s for s, _ in items.values()} == {"done", "skipped"}
+    assert in_oltp == 0
+
+    checks = _checks(run_id)
+    status, observed, details = checks["yelp_locations_not_found"]
+    assert (status, observed) == ("warn", "1")
+    assert [(c["county_fips"], c["location"]) for c in details["counties"]] == [
+        (lost_fips, lost_location)
+    ]
+    status, observed, details = checks["yelp_businesses_not_found"]
+    assert (status, observed) == ("warn", "1")
+    assert [b["business_id"] for b in details["businesses"]] == [lost_business]
+    assert checks["yelp_day_complete"][0] == "pass"
+
+    # A rerun does not ask the skipped items again.
+    run_id, rerun = _run(day)
+    assert rerun.fetched.calls == 0
+    assert _checks(run_id)["yelp_locations_not_found"][0] == "warn"

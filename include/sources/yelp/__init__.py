@@ -5,8 +5,9 @@ Entry point: `ingest_day(day, ctx)`, called by the `yelp_businesses` DAG. See RE
 A quota or budget stop ends the run successfully with what it has and records a `warn`
 completeness check naming what is left; normalization is idempotent, so the resumed run
 completes the OLTP model and the totals equal one uninterrupted run. A malformed record is
-quarantined (the run fails only when too many are). Normalizing an older day (a rerun or
-backfill) adds its history and leaves the newer current state alone.
+quarantined (the run fails only when too many are), a county or business Yelp cannot find
+is skipped with a `warn`. Normalizing an older day (a rerun or backfill) adds its history
+and leaves the newer current state alone.
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """Checks on Yelp's day D: Great Expectations suites on the landed search and review rows
 (the batch is the logical day's rows: pages land as they come, resumably), the
-completeness of the day's work queue, and the share of records quarantined."""
+completeness of the day's work queue, the share of records quarantined, and the items Yelp
+could not serve."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from include.landing import read_sql
 from include.quality import CheckResult
 from include.quality.gx import Check, Suite, gxe
 from include.sources.yelp.parser import PRICES
+
+LISTED = 50  # items named in a check's details (the count is always whole)
 
 SEARCH_SUITE = Suite(
     name="yelp_search",
@@ -134,8 +137,44 @@ def quarantine_check(day: date, counts: dict) -> CheckResult:
     )
 
 
+def not_found_checks(day: date, skipped: list[tuple]) -> list[CheckResult]:
+    """`warn` naming the counties Yelp could not find (LOCATION_NOT_FOUND) and the
+    businesses whose reviews it could not find (BUSINESS_NOT_FOUND): skipped, the rest of
+    the day loaded. `skipped` rows: (item_type, item_key, location, detail)."""
+    counties = [
+        {"county_fips": key, "location": location, "detail": detail}
+        for item_type, key, location, detail in skipped
+        if item_type == "search"
+    ]
+    businesses = [
+        {"business_id": key, "detail": detail}
+        for item_type, key, _location, detail in skipped
+        if item_type == "reviews"
+    ]
+    return [
+        CheckResult(
+            "yelp_locations_not_found",
+            "completeness",
+            "yelp.progress",
+            "warn" if counties else "pass",
+            len(counties),
+            0,
+            {"counties": counties[:LISTED], "day": day.isoformat()},
+        ),
+        CheckResult(
+            "yelp_businesses_not_found",
+            "completeness",
+            "yelp.progress",
+            "warn" if businesses else "pass",
+            len(businesses),
+            0,
+            {"businesses": businesses[:LISTED], "day": day.isoformat()},
+        ),
+    ]
+
+
 def day_checks(conn, day: date) -> list[CheckResult]:
-    """The quarantine share of D, from what D's runs recorded."""
+    """The quarantine share and the not-found checks of D, from what D's runs recorded."""
     p = {"d": day}
     row = conn.execute(read_sql(__file__, "quarantine_counts"), p).fetchone()
     counts = dict(zip(("businesses", "reviews", "bad_businesses", "bad_reviews"), row))
@@ -143,4 +182,5 @@ def day_checks(conn, day: date) -> list[CheckResult]:
         {"item_type": t, "item_key": k, "position": pos, "reason": reason}
         for t, k, pos, reason in conn.execute(read_sql(__file__, "quarantine_sample"), p)
     ]
-    return [quarantine_check(day, counts)]
+    skipped = conn.execute(read_sql(__file__, "skipped_items"), p).fetchall()
+    return [quarantine_check(day, counts), *not_found_checks(day, skipped)]

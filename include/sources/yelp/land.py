@@ -4,7 +4,9 @@ One item per county search and, once searches are done, one per business's revie
 page of results is landed and its progress advanced in one transaction, so a stop at any
 point (daily quota, call budget, crash) loses nothing and a later run for D resumes at the
 next page. A record the parser sets aside lands in raw.yelp_quarantine with its reason, in
-the same transaction as its page.
+the same transaction as its page. An item Yelp cannot serve (a county search answering
+LOCATION_NOT_FOUND, reviews answering BUSINESS_NOT_FOUND) is marked `skipped` with the
+error, and the rest of the day goes on.
 """
 
 from __future__ import annotations
@@ -58,6 +60,8 @@ REVIEW_COLS = (
 )
 _COPY_SEARCH = f"copy raw.yelp_search ({', '.join(SEARCH_COLS)}) from stdin"
 _COPY_REVIEWS = f"copy yelp_review_in ({', '.join(REVIEW_COLS)}) from stdin"
+# Yelp error code -> the item type it skips (the item cannot be served; nothing to retry).
+SKIP_CODES = {"LOCATION_NOT_FOUND": "search", "BUSINESS_NOT_FOUND": "reviews"}
 
 
 @dataclass
@@ -71,6 +75,7 @@ class YelpFetch:
     pending: dict[str, int] = field(default_factory=dict)  # items left per item type
     rate_limit: dict = field(default_factory=dict)  # Yelp's last RateLimit-* headers
     quarantined: int = 0  # records set aside by this run (raw.yelp_quarantine)
+    skipped: dict[str, int] = field(default_factory=dict)  # items skipped by this run, per type
 
 
 def seed_searches(conn, day: date) -> int:
@@ -215,18 +220,41 @@ def land_reviews(conn, day: date, asked_id: str, final_id: str, reviews, rejecte
     return len(reviews)
 
 
+def skip_item(conn, day: date, item_type: str, item_key: str, error) -> None:
+    """Mark an item Yelp cannot serve as skipped, with the error (what was landed stays)."""
+    log.warning("Yelp %s item %s skipped for %s: %s", item_type, item_key, day, error)
+    conn.execute(
+        read_sql(__file__, "skip_item"),
+        {"d": day, "type": item_type, "key": item_key, "detail": str(error)},
+    )
+
+
+def _skippable(exc, item_type: str) -> bool:
+    return SKIP_CODES.get(getattr(exc, "code", None)) == item_type
+
+
 def fetch(conn, day: date, client) -> YelpFetch:
     """Work the day's queue until it is empty or the quota/budget stops it."""
-    from include.sources.yelp.parser import YelpQuotaExhausted
+    from include.sources.yelp.parser import YelpError, YelpQuotaExhausted
 
     seed_searches(conn, day)
     outcome = YelpFetch()
 
+    def skipped(item_type, item_key, exc):
+        skip_item(conn, day, item_type, item_key, exc)
+        outcome.skipped[item_type] = outcome.skipped.get(item_type, 0) + 1
+
     try:
         for county_fips, location, next_offset in _pending(conn, day, "search"):
-            for page in client.search_all(location, start_offset=next_offset):
-                outcome.businesses += land_search_page(conn, day, county_fips, page)
-                outcome.quarantined += len(page.rejected)
+            try:
+                for page in client.search_all(location, start_offset=next_offset):
+                    outcome.businesses += land_search_page(conn, day, county_fips, page)
+                    outcome.quarantined += len(page.rejected)
+            except YelpError as exc:
+                if not _skippable(exc, "search"):
+                    raise
+                skipped("search", county_fips, exc)
+                continue
             conn.execute(
                 "update yelp.progress set status = 'done', updated_at = now() "
                 "where logical_date = %s and item_type = 'search' and item_key = %s",
@@ -234,7 +262,13 @@ def fetch(conn, day: date, client) -> YelpFetch:
             )
         seed_reviews(conn, day)
         for business_id, _, _ in _pending(conn, day, "reviews"):
-            answer = client.fetch_reviews(business_id)
+            try:
+                answer = client.fetch_reviews(business_id)
+            except YelpError as exc:
+                if not _skippable(exc, "reviews"):
+                    raise
+                skipped("reviews", business_id, exc)
+                continue
             outcome.reviews += land_reviews(
                 conn, day, business_id, answer.final_id, answer.reviews, answer.rejected
             )
