@@ -384,8 +384,51 @@ def test_a_county_yelp_cannot_find_is_skipped_with_a_warning_and_the_rest_loads(
     assert (status, observed) == ("warn", "1")
     assert [b["business_id"] for b in details["businesses"]] == [lost_business]
     assert checks["yelp_day_complete"][0] == "pass"
+    texts = _slack_texts()
+    assert len(texts) == 1, texts
+    assert lost_location in texts[0] and lost_business in texts[0] and str(day) in texts[0]
 
-    # A rerun does not ask the skipped items again.
+    # A rerun does not ask the skipped items again, and warns no more.
     run_id, rerun = _run(day)
     assert rerun.fetched.calls == 0
     assert _checks(run_id)["yelp_locations_not_found"][0] == "warn"
+    assert len(_slack_texts()) == 1
+
+
+# --- 4. a warning reaches Slack once per day --------------------------------------------
+
+
+def test_a_quota_warning_reaches_slack_once_per_day_not_per_retry_or_rerun():
+    day, other_day = date(2025, 6, 1), date(2025, 6, 2)
+    control({"yelp_daily_quota": 30})
+    run_id, first = _run(day)
+    assert first.fetched.stopped and "ACCESS_LIMIT_REACHED" in first.fetched.stopped
+    assert _checks(run_id)["yelp_day_complete"][0] == "warn"
+    texts = _slack_texts()
+    assert len(texts) == 1, texts
+    assert "yelp_day_complete" in texts[0] and str(day) in texts[0]
+    assert "ACCESS_LIMIT_REACHED" in texts[0] and DAG_ID in texts[0]
+
+    # A retry of the same run and a rerun of the day: still stopped, no second message.
+    _run(day, run_id=run_id)
+    _run(day)
+    assert len(_slack_texts()) == 1
+
+    # Another day's stop is that day's warning.
+    _, stopped = _run(other_day)
+    assert stopped.fetched.stopped
+    texts = _slack_texts()
+    assert len(texts) == 2 and str(other_day) in texts[1], texts
+
+    # The quota back: the day completes, passes, and says nothing more.
+    control({})
+    run_id, done = _run(day)
+    assert done.fetched.pending == {}
+    assert _checks(run_id)["yelp_day_complete"][0] == "pass"
+    assert len(_slack_texts()) == 2
+    with pg_connect("source_db") as conn:
+        kinds = conn.execute(
+            "select kind, count(*) from quality.alert_outbox where dag_id = %s group by 1",
+            (DAG_ID,),
+        ).fetchall()
+    assert kinds == [("dq_warning", 2)]

@@ -6,8 +6,8 @@ A quota or budget stop ends the run successfully with what it has and records a 
 completeness check naming what is left; normalization is idempotent, so the resumed run
 completes the OLTP model and the totals equal one uninterrupted run. A malformed record is
 quarantined (the run fails only when too many are), a county or business Yelp cannot find
-is skipped with a `warn`. Normalizing an older day (a rerun or backfill) adds its history
-and leaves the newer current state alone.
+is skipped with a `warn`; every `warn` reaches Slack once per day. Normalizing an older day
+(a rerun or backfill) adds its history and leaves the newer current state alone.
 """
 
 from __future__ import annotations
@@ -46,6 +46,7 @@ def ingest_day(
     from include.sources.yelp.checks import (
         REVIEW_SUITE,
         SEARCH_SUITE,
+        alert_warnings,
         completeness_check,
         day_checks,
     )
@@ -66,6 +67,7 @@ def ingest_day(
             + day_checks(conn, day)
         )
         record_checks(conn, ctx, results)
+        alert_warnings(conn, ctx, day, results, conn_id)
         raise_on_failures(results)
         changed = normalize_yelp(conn, day)
     return YelpDay(fetched=fetched, changed=changed)

@@ -1,17 +1,19 @@
 """Checks on Yelp's day D: Great Expectations suites on the landed search and review rows
 (the batch is the logical day's rows: pages land as they come, resumably), the
 completeness of the day's work queue, the share of records quarantined, and the items Yelp
-could not serve."""
+could not serve. The `warn`s reach Slack once per day (`alert_warnings`)."""
 
 from __future__ import annotations
 
+import logging
 from datetime import date
 
 from include.landing import read_sql
-from include.quality import CheckResult
+from include.quality import CheckResult, RunContext
 from include.quality.gx import Check, Suite, gxe
 from include.sources.yelp.parser import PRICES
 
+log = logging.getLogger(__name__)
 LISTED = 50  # items named in a check's details (the count is always whole)
 
 SEARCH_SUITE = Suite(
@@ -184,3 +186,81 @@ def day_checks(conn, day: date) -> list[CheckResult]:
     ]
     skipped = conn.execute(read_sql(__file__, "skipped_items"), p).fetchall()
     return [quarantine_check(day, counts), *not_found_checks(day, skipped)]
+
+
+def _warning_line(result: CheckResult) -> str:
+    line = (
+        f"• `{result.check_name}` on `{result.target}` ({result.dimension}): "
+        f"observed {result.observed}, expected {result.expected}"
+    )
+    details = result.details or {}
+    if details.get("stopped"):
+        line += f"; stopped: {details['stopped']}"
+    if details.get("counties"):
+        line += "; counties: " + ", ".join(
+            f"{c['location'] or c['county_fips']} ({c['county_fips']})" for c in details["counties"]
+        )
+    if details.get("businesses"):
+        shown = details["businesses"][:10]
+        line += "; businesses: " + ", ".join(b["business_id"] for b in shown)
+        if int(result.observed or 0) > len(shown):
+            line += f" and {int(result.observed) - len(shown)} more"
+    return line[:1500]
+
+
+def warning_message(dag_id: str, run_id: str, day: date, warned: list[CheckResult]) -> dict:
+    """The Slack message for a day's data-quality warnings (the run succeeded on purpose).
+    Its `metadata` (Slack's message metadata: event_type + event_payload) names the DAG,
+    the day and the checks, which is what `alert_warnings` deduplicates on."""
+    text = (
+        f":warning: {len(warned)} data-quality warning(s) in DAG `{dag_id}`, logical date "
+        f"{day}, run `{run_id}` (the run succeeded; see the DAG's on-call notes)\n"
+        + "\n".join(_warning_line(r) for r in warned)
+    )
+    return {
+        "text": text,
+        "metadata": {
+            "event_type": "dq_warning",
+            "event_payload": {
+                "dag_id": dag_id,
+                "logical_date": day.isoformat(),
+                "checks": [r.check_name for r in warned],
+            },
+        },
+    }
+
+
+def alert_warnings(
+    conn, ctx: RunContext, day: date, results: list[CheckResult], conn_id: str = "source_db"
+) -> list[str]:
+    """Send the run's `warn` checks to Slack as one warning, once per DAG, day and check:
+    a check already warned about for that day (in quality.alert_outbox, sent or pending)
+    is not sent again by a retry or a rerun. Returns the checks sent; never raises."""
+    from include.quality.alerts import send_alert
+
+    warned = [r for r in results if r.status == "warn"]
+    if not warned:
+        return []
+    try:
+        already = {
+            name
+            for (name,) in conn.execute(
+                read_sql(__file__, "warned_checks"), {"dag": ctx.dag_id, "d": day.isoformat()}
+            )
+        }
+    except Exception as exc:  # noqa: BLE001 - an alert must never fail the load
+        log.error("could not read the alert outbox, not warning Slack: %s", exc)
+        return []
+    new = [r for r in warned if r.check_name not in already]
+    if not new:
+        log.info("Yelp warnings for %s already sent: %s", day, [r.check_name for r in warned])
+        return []
+    send_alert(
+        "dq_warning",
+        warning_message(ctx.dag_id, ctx.run_id, day, new),
+        dag_id=ctx.dag_id,
+        run_id=ctx.run_id,
+        task_id=ctx.task_id,
+        conn_id=conn_id,
+    )
+    return [r.check_name for r in new]
