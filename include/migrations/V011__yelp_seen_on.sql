@@ -7,7 +7,10 @@
 alter table oltp.business add column seen_on date;
 update oltp.business as b set seen_on = greatest(
     b.changed_on,
-    (select max(h.holding_date) from oltp.business_holding as h where h.business_id = b.business_id)
+    (
+        select max(h.holding_date) from oltp.business_holding as h
+        where h.business_id = b.business_id
+    )
 );
 alter table oltp.business alter column seen_on set not null;
 
@@ -29,15 +32,19 @@ check (status in ('pending', 'done', 'skipped'));
 
 -- One row per record the parser set aside: a business of a search page or a review of a
 -- business, with the reason (naming the field path) and the record's JSON text (capped).
+-- item_type + item_key: the yelp.progress item (county_fips | business_id); county_fips:
+-- the county searched (searches); position: the search offset (searches) or the review's
+-- index (reviews); record_id: the record's "id", when readable; raw_record: at most 8 kB
+-- of the record's JSON.
 create table raw.yelp_quarantine (
-    logical_date  date        not null,
-    item_type     text        not null check (item_type in ('search', 'reviews')),
-    item_key      text        not null,          -- the yelp.progress item: county_fips | business_id
-    county_fips   char(5),                       -- searches: the county searched
-    position      integer     not null,          -- searches: the search offset; reviews: the index
-    record_id     text,                          -- the record's "id", when readable
-    reason        text        not null,
-    raw_record    text        not null,          -- at most 8 kB of the record's JSON
-    loaded_at     timestamptz not null default now(),
+    logical_date date not null,
+    item_type text not null check (item_type in ('search', 'reviews')),
+    item_key text not null,
+    county_fips char(5),
+    position integer not null,
+    record_id text,
+    reason text not null,
+    raw_record text not null,
+    loaded_at timestamptz not null default now(),
     primary key (logical_date, item_type, item_key, position)
 );

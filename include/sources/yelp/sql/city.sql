@@ -13,6 +13,4 @@ on conflict (state_code, city_name) do update set
     county_fips = excluded.county_fips,
     seen_on = excluded.seen_on,
     updated_at = now()
-where
-    city.seen_on <= excluded.seen_on
-    and city.county_fips is distinct from excluded.county_fips
+where city.seen_on <= excluded.seen_on and city.county_fips is distinct from excluded.county_fips

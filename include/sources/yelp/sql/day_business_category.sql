@@ -8,4 +8,4 @@ select distinct
 from yelp.ready_search as s, jsonb_array_elements(s.categories) as c
 where
     s.logical_date = %(d)s
-    and s.final_business_id in (select business_id from yelp_current)
+    and s.final_business_id in (select cur.business_id from yelp_current as cur)

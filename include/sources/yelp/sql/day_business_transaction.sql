@@ -6,4 +6,4 @@ select distinct
 from yelp.ready_search as s, jsonb_array_elements_text(s.transactions) as t
 where
     s.logical_date = %(d)s
-    and s.final_business_id in (select business_id from yelp_current)
+    and s.final_business_id in (select cur.business_id from yelp_current as cur)
