@@ -8,7 +8,7 @@ alter table oltp.business add column seen_on date;
 update oltp.business as b set seen_on = greatest(
     b.changed_on,
     (
-        select max(h.holding_date) from oltp.business_holding as h
+        select max(h.holding_date) as last_holding from oltp.business_holding as h
         where h.business_id = b.business_id
     )
 );
@@ -17,7 +17,7 @@ alter table oltp.business alter column seen_on set not null;
 alter table oltp.city add column seen_on date;
 update oltp.city as c set seen_on = coalesce(
     (
-        select max(b.seen_on) from oltp.business as b
+        select max(b.seen_on) as last_seen from oltp.business as b
         where b.state_code = c.state_code and b.city_name = c.city_name
     ),
     date '1900-01-01'
@@ -33,7 +33,7 @@ check (status in ('pending', 'done', 'skipped'));
 -- One row per record the parser set aside: a business of a search page or a review of a
 -- business, with the reason (naming the field path) and the record's JSON text (capped).
 -- item_type + item_key: the yelp.progress item (county_fips | business_id); county_fips:
--- the county searched (searches); position: the search offset (searches) or the review's
+-- the county searched (searches); record_position: the search offset (searches) or the review's
 -- index (reviews); record_id: the record's "id", when readable; raw_record: at most 8 kB
 -- of the record's JSON.
 create table raw.yelp_quarantine (
@@ -41,10 +41,10 @@ create table raw.yelp_quarantine (
     item_type text not null check (item_type in ('search', 'reviews')),
     item_key text not null,
     county_fips char(5),
-    position integer not null,
+    record_position integer not null,
     record_id text,
     reason text not null,
     raw_record text not null,
     loaded_at timestamptz not null default now(),
-    primary key (logical_date, item_type, item_key, position)
+    primary key (logical_date, item_type, item_key, record_position)
 );

@@ -181,7 +181,7 @@ def day_checks(conn, day: date) -> list[CheckResult]:
     row = conn.execute(read_sql(__file__, "quarantine_counts"), p).fetchone()
     counts = dict(zip(("businesses", "reviews", "bad_businesses", "bad_reviews"), row))
     counts["sample"] = [
-        {"item_type": t, "item_key": k, "position": pos, "reason": reason}
+        {"item_type": t, "item_key": k, "record_position": pos, "reason": reason}
         for t, k, pos, reason in conn.execute(read_sql(__file__, "quarantine_sample"), p)
     ]
     skipped = conn.execute(read_sql(__file__, "skipped_items"), p).fetchall()

@@ -145,7 +145,7 @@ def _quarantine(conn, day: date, item_type: str, item_key: str, county_fips, rej
                     "type": item_type,
                     "key": item_key,
                     "county": county_fips,
-                    "position": base + r.index,
+                    "record_position": base + r.index,
                     "record_id": r.record_id,
                     "reason": r.reason,
                     "raw": r.raw,
@@ -173,7 +173,7 @@ def land_search_page(conn, day: date, county_fips: str, page) -> int:
                 "d": day,
                 "c": county_fips,
                 "ids": [r[2] for r in rows],
-                "offset": page.offset,
+                "page_offset": page.offset,
                 "next": page.offset + len(page.businesses) + len(rejected),
             },
         )

@@ -19,8 +19,8 @@ set_aside as (
         logical_date = %(d)s
         and item_type = 'search'
         and item_key = %(c)s
-        and position >= %(offset)s
-        and position < %(next)s
+        and record_position >= %(page_offset)s
+        and record_position < %(next)s
     returning 1
 ),
 

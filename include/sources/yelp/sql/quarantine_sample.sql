@@ -2,9 +2,9 @@
 select
     item_type,
     item_key,
-    position,
+    record_position,
     left(reason, 300) as reason
 from raw.yelp_quarantine
 where logical_date = %(d)s
-order by item_type, item_key, position
+order by item_type, item_key, record_position
 limit 5
