@@ -133,3 +133,48 @@ def slack_record() -> dict:
 
 def slack_texts() -> list[str]:
     return [m["payload"].get("text", "") for m in slack_record()["messages"]]
+
+
+YELP_TABLES = (
+    "city",
+    "business",
+    "category",
+    "business_category",
+    "transaction_type",
+    "business_transaction",
+    "yelp_user",
+    "review",
+    "business_holding",
+)
+
+
+def reset_yelp() -> None:
+    """Forget every earlier Yelp run, in source_db (raw, queue, OLTP, its lake exports) and
+    in the PostgreSQL warehouse (staging, snapshots, the holdings mart), so a test that
+    truncates Yelp leaves no half-state for the warehouse tests after it."""
+    from include.connections import pg_connect
+
+    source_tables = [f"oltp.{t}" for t in YELP_TABLES] + [
+        "raw.yelp_search",
+        "raw.yelp_review",
+        "raw.yelp_business_move",
+        "raw.yelp_quarantine",
+        "yelp.progress",
+    ]
+    with pg_connect("source_db", autocommit=True) as conn:
+        present = [
+            t for t in source_tables if conn.execute("select to_regclass(%s)", (t,)).fetchone()[0]
+        ]
+        conn.execute(f"truncate {', '.join(present)}")
+        conn.execute("delete from lake.exports where table_name = any(%s)", (list(YELP_TABLES),))
+    with pg_connect("warehouse_db", autocommit=True) as wh:
+        for table in YELP_TABLES:
+            wh.execute(f"drop table if exists staging.{table} cascade")
+        for snap in (
+            "snap_business",
+            "snap_business_category",
+            "snap_business_transaction",
+            "snap_yelp_user",
+        ):
+            wh.execute(f"drop table if exists snapshots.{snap} cascade")
+        wh.execute("drop table if exists marts.fct_business_holding cascade")

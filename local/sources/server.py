@@ -10,16 +10,18 @@ It speaks the real wire formats (each source's include/sources/<name>/README.md)
   with status 200, as the real API does.
 * ``GET /us-states/`` answers a 50states.com-style page: one ``table table-hover`` of
   the 50 states and DC, and a second one of territories.
-* ``GET /robots.txt``.
+* ``GET /robots.txt`` (disallows ``/private/`` only).
 * ``GET /v3/...``: Yelp Fusion, see local/sources/yelp.py.
 * ``GET /api/2/export``: the Amplitude Export API, see local/sources/amplitude.py.
 
 Data is deterministic for a given ``--counties-per-state`` (scale). Tests inject faults
 through ``POST /_control`` with a JSON body such as ``{"census": "500"}``,
-``{"census": "html"}``, ``{"states": "duplicate"}``, the Yelp keys of local/sources/yelp.py
-(``{"yelp_version": 2}``...), the Amplitude key (``{"amplitude": "400"}``...) or ``{}`` to
-reset. ``GET /_control`` reports the faults and the request counts (``census``,
-``states``, ``yelp``, ``yelp_search``, ``yelp_reviews``...).
+``{"census": "html"}``, the states page keys of local/sources/states_page.py
+(``{"states": "duplicate"}``, ``{"robots": "503"}``...), the Yelp keys of
+local/sources/yelp.py (``{"yelp_version": 2}``...), the Amplitude key
+(``{"amplitude": "400"}``...) or ``{}`` to reset. ``GET /_control`` reports the faults
+and the request counts (``census``, ``states``, ``robots``, ``yelp``, ``yelp_search``,
+``yelp_reviews``...).
 """
 
 from __future__ import annotations
@@ -32,8 +34,8 @@ from urllib.parse import parse_qs, urlparse
 
 from local.sources import amplitude as amplitude_server
 from local.sources import census
+from local.sources import states_page as states_server
 from local.sources import yelp as yelp_server
-from local.sources.states_page import states_page
 
 
 class SourceState:
@@ -92,8 +94,10 @@ def make_handler(state: SourceState):
                 return self._send(400, json.dumps({"error": "body is not JSON"}))
             if not isinstance(faults, dict):
                 return self._send(400, json.dumps({"error": "body must be a JSON object"}))
-            problem = yelp_server.validate_control(faults) or amplitude_server.validate_control(
-                faults
+            problem = (
+                yelp_server.validate_control(faults)
+                or amplitude_server.validate_control(faults)
+                or states_server.validate_control(faults)
             )
             if problem:
                 return self._send(400, json.dumps({"error": problem}))
@@ -109,7 +113,13 @@ def make_handler(state: SourceState):
                     200, json.dumps({"faults": state.faults, "requests": state.requests})
                 )
             if url.path == "/robots.txt":
-                return self._send(200, "User-agent: *\nDisallow: /private/\n", "text/plain")
+                self._count("robots")
+                fault = state.faults.get("robots")
+                if fault:
+                    return self._send(
+                        int(fault), f"<html><body>HTTP {fault}</body></html>", "text/html"
+                    )
+                return self._send(200, states_server.ROBOTS, "text/plain")
             if url.path.rstrip("/") == "/us-states":
                 self._count("states")
                 fault = state.faults.get("states")
@@ -117,9 +127,11 @@ def make_handler(state: SourceState):
                     return self._send(
                         500, "<html><body>Internal Server Error</body></html>", "text/html"
                     )
-                return self._send(
-                    200, states_page(duplicate=fault == "duplicate"), "text/html; charset=utf-8"
+                page = states_server.states_page(
+                    duplicate=fault == "duplicate", native_names=fault == "no_charset"
                 )
+                ctype = "text/html" if fault == "no_charset" else "text/html; charset=utf-8"
+                return self._send(200, page.encode("utf-8"), ctype)
             if url.path.startswith("/data/"):
                 return self._census(url)
             if url.path.startswith("/v3/") and state.yelp is not None:

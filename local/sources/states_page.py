@@ -1,11 +1,19 @@
 """Local stand-in for the US states page: a 50states.com-style page with one
 ``table table-hover`` of the 50 states and DC and a second one of territories, served by
-server.py at ``/us-states/``. Fault ``{"states": "duplicate"}`` lists Alaska with Alabama's
-code."""
+server.py at ``/us-states/``, and its ``/robots.txt``. Faults (``POST /_control``):
+
+* ``{"states": "duplicate"}`` lists Alaska with Alabama's code;
+* ``{"states": "500"}`` answers an HTML 500 page;
+* ``{"states": "no_charset"}`` serves the page as UTF-8 bytes with a bare ``text/html``
+  Content-Type (no charset; the page's ``<meta charset="utf-8">`` says it), two territories
+  under their native names (``NATIVE_NAMES``: the real page has no non-ASCII name);
+* ``{"robots": "503"}`` (any 4xx/5xx status) answers robots.txt with that status.
+"""
 
 from __future__ import annotations
 
 import html
+import re
 
 # (fips, postal code, name): the 50 states and DC, then the territories.
 STATES = [
@@ -70,7 +78,24 @@ TERRITORIES = [
 ]
 
 
-def states_page(duplicate: bool) -> str:
+# The no_charset fault's territory names: å is in Latin-1, ā is not.
+NATIVE_NAMES = {"GU": "Guåhån (Guam)", "AS": "Amerika Sāmoa (American Samoa)"}
+ROBOTS = "User-agent: *\nDisallow: /private/\n"
+STATES_FAULTS = ("duplicate", "500", "no_charset")
+
+
+def validate_control(payload: dict) -> str | None:
+    """The reason a `_control` body's states page keys are unusable, or None."""
+    states = payload.get("states")
+    if states is not None and states not in STATES_FAULTS:
+        return f"states fault must be one of {', '.join(STATES_FAULTS)}, got {states!r}"
+    robots = payload.get("robots")
+    if robots is not None and not (isinstance(robots, str) and re.fullmatch(r"[45]\d\d", robots)):
+        return f'robots fault must be an HTTP error status such as "503", got {robots!r}'
+    return None
+
+
+def states_page(duplicate: bool, native_names: bool = False) -> str:
     def table(rows):
         body = "\n".join(
             f'<tr><td><a href="/{html.escape(n.lower().replace(" ", "-"))}.htm">'
@@ -84,11 +109,12 @@ def states_page(duplicate: bool) -> str:
         )
 
     states = list(STATES)
+    territories = [(f, c, NATIVE_NAMES.get(c, n) if native_names else n) for f, c, n in TERRITORIES]
     if duplicate:
         # A data-entry slip on the page: Alaska listed with Alabama's code.
         states[1] = ("02", "AL", "Alaska")
     return (
         '<!DOCTYPE html><html><head><meta charset="utf-8"><title>US States</title></head>'
         "<body><h1>List of US States</h1><h2>States</h2>"
-        f"{table(states)}<h2>US Territories</h2>{table(TERRITORIES)}</body></html>"
+        f"{table(states)}<h2>US Territories</h2>{table(territories)}</body></html>"
     )

@@ -32,6 +32,19 @@ Scenario keys of ``POST /_control`` (all reset by ``{}``, as is the Yelp call co
 ``TOO_MANY_REQUESTS_PER_SECOND``), ``"yelp": "500"`` (every call answers 500
 ``INTERNAL_ERROR``, like the Census ``"500"`` fault). Every ``/v3/`` call counts, whatever
 it answers, in the ``yelp``, ``yelp_search``/``yelp_reviews`` counts of ``GET /_control``.
+Per-item faults (they combine with the rest):
+
+* ``"yelp_location_not_found": ["<County>, <ST>", ...]``: those searches answer 400
+  ``LOCATION_NOT_FOUND``, as Yelp does for a location it cannot resolve.
+* ``"yelp_business_not_found": ["<business id>", ...]``: those reviews answer 404
+  ``BUSINESS_NOT_FOUND`` (before any 301).
+* ``"yelp_bad_businesses": {"<business id>": kind}``: that business is malformed in every
+  search listing it: ``"type"`` (``review_count`` a string), ``"nul"`` (a NUL in its
+  name), ``"range"`` (latitude 123.4), ``"surrogate"`` (an unpaired ``\ud800`` escape in
+  its name).
+* ``"yelp_bad_reviews": {"<business id>": kind}``: its first review is malformed:
+  ``"year_9999"`` (``time_created`` 9999-12-31 23:59:59, past datetime's range in UTC) or
+  ``"nul"`` (a NUL in its text).
 """
 
 from __future__ import annotations
@@ -51,6 +64,10 @@ DEFAULT_DAILY_LIMIT = 100_000  # a generous local key; yelp_daily_quota lowers i
 MAX_LIMIT = 50
 MOVED_ONE_IN = 25
 CONTROL_KEYS = ("yelp_version", "yelp_daily_quota", "yelp_rps_429_every")
+LIST_KEYS = ("yelp_location_not_found", "yelp_business_not_found")
+BAD_BUSINESS_KINDS = ("type", "nul", "range", "surrogate")
+BAD_REVIEW_KINDS = ("year_9999", "nul")
+_SURROGATE_MARK = "\u0001surrogate\u0001"  # written as an unpaired \ud800 escape by encode()
 
 # (template, primary category): names with non-ASCII characters keep unicode honest.
 NAME_TEMPLATES = [
@@ -370,7 +387,44 @@ def validate_control(payload: dict) -> str | None:
             return "yelp_version must be 1 or 2"
         if key == "yelp_rps_429_every" and value == 0:
             return "yelp_rps_429_every must be >= 1"
+    for key in LIST_KEYS:
+        value = payload.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            return f"{key} must be a list of strings, got {value!r}"
+    for key, kinds in (
+        ("yelp_bad_businesses", BAD_BUSINESS_KINDS),
+        ("yelp_bad_reviews", BAD_REVIEW_KINDS),
+    ):
+        value = payload.get(key, {})
+        if not isinstance(value, dict) or not all(v in kinds for v in value.values()):
+            return f"{key} must map business ids to one of {', '.join(kinds)}, got {value!r}"
     return None
+
+
+def spoil_business(body: dict, kind: str) -> dict:
+    """A copy of a business object made malformed the `kind` way."""
+    body = json.loads(json.dumps(body))
+    if kind == "type":
+        body["review_count"] = str(body["review_count"])
+    elif kind == "nul":
+        body["name"] = body["name"] + "\x00"
+    elif kind == "range":
+        body["coordinates"]["latitude"] = 123.4
+    elif kind == "surrogate":
+        body["name"] = body["name"] + _SURROGATE_MARK
+    return body
+
+
+def spoil_reviews(body: dict, kind: str) -> dict:
+    """A copy of a reviews answer whose first review is malformed the `kind` way."""
+    body = json.loads(json.dumps(body))
+    if body["reviews"]:
+        first = body["reviews"][0]
+        if kind == "year_9999":
+            first["time_created"] = "9999-12-31 23:59:59"
+        elif kind == "nul":
+            first["text"] = "\x00" + first["text"]
+    return body
 
 
 class YelpService:
@@ -457,10 +511,16 @@ class YelpService:
         version = faults.get("yelp_version", 1)
         params = {k: v[0] for k, v in parse_qs(query, keep_blank_values=True).items()}
         if route == "search":
-            status, body = self.search(params, version)
+            status, body = self.search(params, version, faults)
             return status, body, headers
         if route == "reviews":
             business_id = path.rstrip("/").split("/")[3]
+            if business_id in faults.get("yelp_business_not_found", ()):
+                return (
+                    404,
+                    error("BUSINESS_NOT_FOUND", "The requested business could not be found."),
+                    headers,
+                )
             if business_id in self.world.moved:
                 new_id = self.world.moved[business_id]
                 headers["Location"] = f"/v3/businesses/{new_id}/reviews"
@@ -479,10 +539,15 @@ class YelpService:
                     error("BUSINESS_NOT_FOUND", "The requested business could not be found."),
                     headers,
                 )
-            return 200, self.world.reviews(business_id), headers
+            body = self.world.reviews(business_id)
+            kind = faults.get("yelp_bad_reviews", {}).get(business_id)
+            return 200, spoil_reviews(body, kind) if kind else body, headers
         return 404, error("NOT_FOUND", "Resource could not be found."), headers
 
-    def search(self, params: dict[str, str], version: int) -> tuple[int, dict]:
+    def search(
+        self, params: dict[str, str], version: int, faults: dict | None = None
+    ) -> tuple[int, dict]:
+        faults = faults or {}
         ints = {}
         for name, default in (("limit", 20), ("offset", 0)):
             raw = params.get(name, "")
@@ -521,12 +586,15 @@ class YelpService:
                 "VALIDATION_ERROR", "Please specify a location or a latitude and longitude"
             )
         key = self.world.location_key(location)
-        if key is None:
+        unknown = {_norm_location(x) for x in faults.get("yelp_location_not_found", ())}
+        if key is None or _norm_location(location) in unknown:
             return 400, error(
                 "LOCATION_NOT_FOUND",
                 "Could not execute search, try specifying a more exact location.",
             )
         businesses = [self.world.business(b, version) for b in self.world.search_ids[key]]
+        bad = faults.get("yelp_bad_businesses", {})
+        businesses = [spoil_business(b, bad[b["id"]]) if b["id"] in bad else b for b in businesses]
         wanted = {c.strip() for c in params.get("categories", "").split(",") if c.strip()}
         if wanted:
             businesses = [b for b in businesses if wanted & {c["alias"] for c in b["categories"]}]
@@ -539,4 +607,7 @@ class YelpService:
 
 
 def encode(body: dict) -> bytes:
-    return json.dumps(body, ensure_ascii=False).encode()
+    # json.dumps writes the mark's control characters as \u0001 escapes: the "surrogate"
+    # fault turns that text into an unpaired surrogate escape, as a broken encoder would.
+    mark = json.dumps(_SURROGATE_MARK)[1:-1]
+    return json.dumps(body, ensure_ascii=False).replace(mark, "\\ud800").encode()

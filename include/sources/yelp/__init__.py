@@ -4,7 +4,10 @@ landed in raw.*, checked, normalized into the OLTP business model.
 Entry point: `ingest_day(day, ctx)`, called by the `yelp_businesses` DAG. See README.md.
 A quota or budget stop ends the run successfully with what it has and records a `warn`
 completeness check naming what is left; normalization is idempotent, so the resumed run
-completes the OLTP model and the totals equal one uninterrupted run.
+completes the OLTP model and the totals equal one uninterrupted run. A malformed record is
+quarantined (the run fails only when too many are), a county or business Yelp cannot find
+is skipped with a `warn`; every `warn` reaches Slack once per day. Normalizing an older day
+(a rerun or backfill) adds its history and leaves the newer current state alone.
 """
 
 from __future__ import annotations
@@ -41,7 +44,13 @@ def ingest_day(
     from include.quality import raise_on_failures, record_checks
     from include.quality.gx import validate_suite
     from include.sources.yelp import client as yelp_client
-    from include.sources.yelp.checks import REVIEW_SUITE, SEARCH_SUITE, completeness_check
+    from include.sources.yelp.checks import (
+        REVIEW_SUITE,
+        SEARCH_SUITE,
+        alert_warnings,
+        completeness_check,
+        day_checks,
+    )
     from include.sources.yelp.land import fetch
     from include.sources.yelp.normalize import normalize_yelp
     from include.sources.yelp.settings import daily_call_budget
@@ -56,8 +65,10 @@ def ingest_day(
             validate_suite(SEARCH_SUITE, day, conn_id)
             + validate_suite(REVIEW_SUITE, day, conn_id)
             + [completeness_check(day, fetched)]
+            + day_checks(conn, day)
         )
         record_checks(conn, ctx, results)
+        alert_warnings(conn, ctx, day, results, conn_id)
         raise_on_failures(results)
         changed = normalize_yelp(conn, day)
         record_landed_day(conn, "yelp", day)

@@ -4,6 +4,7 @@ told apart, a per-run call budget."""
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import time
@@ -14,6 +15,7 @@ import orjson
 
 from include.sources.yelp.parser import (
     Review,
+    ReviewsAnswer,
     SearchPage,
     YelpError,
     YelpQuotaExhausted,
@@ -21,8 +23,8 @@ from include.sources.yelp.parser import (
     _looks_html,
     migrated_business_id,
     parse_error,
-    parse_reviews,
-    parse_search,
+    parse_review_records,
+    parse_search_records,
 )
 from include.sources.yelp.settings import DEFAULT_BASE_URL, MAX_MIGRATIONS, MAX_PAGE_SIZE
 
@@ -193,6 +195,12 @@ class YelpClient:
         try:
             return orjson.loads(text)  # ~2x json.loads on search pages
         except ValueError as exc:
+            try:
+                # orjson refuses an unpaired surrogate escape ("\ud800") anywhere in the
+                # body; json reads it, and the parser sets aside only the record holding it.
+                return json.loads(text)
+            except ValueError:
+                pass
             raise self._error(
                 YelpError,
                 "INVALID_JSON",
@@ -204,7 +212,8 @@ class YelpClient:
         """One page of businesses at `offset`, or None when `offset` is at or past the
         result cap (Yelp answers 400 VALIDATION_ERROR over limit+offset: not an error).
         The last page below the cap is asked with a smaller limit, so paging reaches the
-        cap exactly (240 in practice, 1000 in the docs)."""
+        cap exactly (240 in practice, 1000 in the docs). A business the parser refuses is
+        in the page's `rejected`, with its reason; the rest of the page is kept."""
         path = "/v3/businesses/search"
         limit = self.page_size
         while True:
@@ -223,8 +232,10 @@ class YelpClient:
                     self.result_cap = cap
                     log.info("Yelp result cap is %d (limit+offset); offset %d", cap, offset)
                     continue
-            businesses, total = parse_search(self._json(resp, path))
-            return SearchPage(businesses=businesses, total=total, offset=offset)
+            businesses, rejected, total = parse_search_records(self._json(resp, path))
+            return SearchPage(
+                businesses=businesses, total=total, offset=offset, rejected=tuple(rejected)
+            )
 
     def search_all(self, location: str, start_offset: int = 0) -> Iterator[SearchPage]:
         """Pages from `start_offset` until `total` or the result cap."""
@@ -234,12 +245,21 @@ class YelpClient:
             if page is None:
                 return
             yield page
-            offset += len(page.businesses)
-            if not page.businesses or offset >= page.total:
+            offset += page.size  # set-aside records count: they hold their place
+            if not page.size or offset >= page.total:
                 return
 
     def reviews(self, business_id: str) -> tuple[str, list[Review]]:
-        """(final business id, its reviews), following 301 BUSINESS_MIGRATED."""
+        """(final business id, its reviews), following 301 BUSINESS_MIGRATED; a review the
+        parser refuses raises MALFORMED_RESPONSE."""
+        answer = self.fetch_reviews(business_id)
+        if answer.rejected:
+            raise YelpError("MALFORMED_RESPONSE", answer.rejected[0].reason)
+        return answer.final_id, answer.reviews
+
+    def fetch_reviews(self, business_id: str) -> ReviewsAnswer:
+        """The final business id, its reviews and the reviews set aside (with their
+        reasons), following 301 BUSINESS_MIGRATED."""
         current = business_id
         for _ in range(MAX_MIGRATIONS + 1):
             path = f"/v3/businesses/{quote(current, safe='')}/reviews"
@@ -257,7 +277,8 @@ class YelpClient:
                 log.info("Yelp business %s migrated to %s", current, new_id)
                 current = new_id
                 continue
-            return current, parse_reviews(self._json(resp, path), current)
+            reviews, rejected = parse_review_records(self._json(resp, path), current)
+            return ReviewsAnswer(final_id=current, reviews=reviews, rejected=tuple(rejected))
         raise YelpError(
             "TOO_MANY_MIGRATIONS", f"business {business_id} moved more than {MAX_MIGRATIONS} times"
         )

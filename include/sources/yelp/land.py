@@ -3,7 +3,10 @@
 One item per county search and, once searches are done, one per business's reviews. Each
 page of results is landed and its progress advanced in one transaction, so a stop at any
 point (daily quota, call budget, crash) loses nothing and a later run for D resumes at the
-next page.
+next page. A record the parser sets aside lands in raw.yelp_quarantine with its reason, in
+the same transaction as its page. An item Yelp cannot serve (a county search answering
+LOCATION_NOT_FOUND, reviews answering BUSINESS_NOT_FOUND) is marked `skipped` with the
+error, and the rest of the day goes on.
 """
 
 from __future__ import annotations
@@ -57,6 +60,8 @@ REVIEW_COLS = (
 )
 _COPY_SEARCH = f"copy raw.yelp_search ({', '.join(SEARCH_COLS)}) from stdin"
 _COPY_REVIEWS = f"copy yelp_review_in ({', '.join(REVIEW_COLS)}) from stdin"
+# Yelp error code -> the item type it skips (the item cannot be served; nothing to retry).
+SKIP_CODES = {"LOCATION_NOT_FOUND": "search", "BUSINESS_NOT_FOUND": "reviews"}
 
 
 @dataclass
@@ -69,6 +74,8 @@ class YelpFetch:
     stopped: str | None = None  # why the quota or budget stopped the run, if it did
     pending: dict[str, int] = field(default_factory=dict)  # items left per item type
     rate_limit: dict = field(default_factory=dict)  # Yelp's last RateLimit-* headers
+    quarantined: int = 0  # records set aside by this run (raw.yelp_quarantine)
+    skipped: dict[str, int] = field(default_factory=dict)  # items skipped by this run, per type
 
 
 def seed_searches(conn, day: date) -> int:
@@ -87,13 +94,19 @@ def _pending(conn, day: date, item_type: str) -> list[tuple]:
     ).fetchall()
 
 
-def search_rows(day: date, county_fips: str, offset: int, businesses) -> list[tuple]:
+def search_rows(
+    day: date, county_fips: str, offset: int, businesses, positions: list[int] | None = None
+) -> list[tuple]:
+    """raw.yelp_search rows of a page; `positions` are the businesses' search offsets
+    (default: consecutive from `offset`)."""
+    if positions is None:
+        positions = range(offset, offset + len(businesses))
     return [
         (
             day,
             county_fips,
             b.business_id,
-            offset + i,
+            position,
             b.alias,
             b.name,
             b.is_closed,
@@ -114,8 +127,32 @@ def search_rows(day: date, county_fips: str, offset: int, businesses) -> list[tu
             orjson.dumps([list(c) for c in b.categories]).decode(),
             orjson.dumps(list(b.transactions)).decode(),
         )
-        for i, b in enumerate(businesses)
+        for position, b in zip(positions, businesses)
     ]
+
+
+def _quarantine(conn, day: date, item_type: str, item_key: str, county_fips, rejected, base=0):
+    """raw.yelp_quarantine rows of the records an answer set aside (`base` + their index is
+    their position: the search offset, or the review's index)."""
+    if not rejected:
+        return
+    with conn.cursor() as cur:
+        cur.executemany(
+            read_sql(__file__, "quarantine"),
+            [
+                {
+                    "d": day,
+                    "type": item_type,
+                    "key": item_key,
+                    "county": county_fips,
+                    "record_position": base + r.index,
+                    "record_id": r.record_id,
+                    "reason": r.reason,
+                    "raw": r.raw,
+                }
+                for r in rejected
+            ],
+        )
 
 
 def land_search_page(conn, day: date, county_fips: str, page) -> int:
@@ -124,8 +161,11 @@ def land_search_page(conn, day: date, county_fips: str, page) -> int:
     the rows straight into raw.yelp_search. The page and its progress commit together, so a
     commit lost in a crash loses both and the page is fetched again: the commit need not
     wait for the WAL flush (synchronous_commit off for this transaction only). Measured
-    against alternatives in docs/benchmarks.md."""
-    rows = search_rows(day, county_fips, page.offset, page.businesses)
+    against alternatives in docs/benchmarks.md. The page's set-aside records replace its
+    quarantine rows (positions offset..next) in the same transaction."""
+    rejected = getattr(page, "rejected", ())
+    positions = page.positions() if rejected else None
+    rows = search_rows(day, county_fips, page.offset, page.businesses, positions)
     with conn.transaction():
         conn.execute(
             read_sql(__file__, "page_prep"),
@@ -133,17 +173,20 @@ def land_search_page(conn, day: date, county_fips: str, page) -> int:
                 "d": day,
                 "c": county_fips,
                 "ids": [r[2] for r in rows],
-                "next": page.offset + len(page.businesses),
+                "page_offset": page.offset,
+                "next": page.offset + len(page.businesses) + len(rejected),
             },
         )
         with conn.cursor().copy(_COPY_SEARCH) as copy:
             for row in rows:
                 copy.write_row(row)
+        _quarantine(conn, day, "search", county_fips, county_fips, rejected, page.offset)
     return len(rows)
 
 
-def land_reviews(conn, day: date, asked_id: str, final_id: str, reviews) -> int:
-    """Land one business's reviews (under its final id), record a move, mark it done."""
+def land_reviews(conn, day: date, asked_id: str, final_id: str, reviews, rejected=()) -> int:
+    """Land one business's reviews (under its final id) and the reviews set aside, record a
+    move, mark it done."""
     with conn.transaction():
         conn.execute(read_sql(__file__, "review_stage"))
         with conn.cursor().copy(_COPY_REVIEWS) as copy:
@@ -163,6 +206,8 @@ def land_reviews(conn, day: date, asked_id: str, final_id: str, reviews) -> int:
                     )
                 )
         conn.execute(read_sql(__file__, "upsert_reviews"))
+        conn.execute(read_sql(__file__, "review_quarantine_reset"), {"d": day, "key": asked_id})
+        _quarantine(conn, day, "reviews", asked_id, None, rejected)
         if final_id != asked_id:
             conn.execute(
                 read_sql(__file__, "record_move"), {"old": asked_id, "new": final_id, "d": day}
@@ -175,16 +220,41 @@ def land_reviews(conn, day: date, asked_id: str, final_id: str, reviews) -> int:
     return len(reviews)
 
 
+def skip_item(conn, day: date, item_type: str, item_key: str, error) -> None:
+    """Mark an item Yelp cannot serve as skipped, with the error (what was landed stays)."""
+    log.warning("Yelp %s item %s skipped for %s: %s", item_type, item_key, day, error)
+    conn.execute(
+        read_sql(__file__, "skip_item"),
+        {"d": day, "type": item_type, "key": item_key, "detail": str(error)},
+    )
+
+
+def _skippable(exc, item_type: str) -> bool:
+    return SKIP_CODES.get(getattr(exc, "code", None)) == item_type
+
+
 def fetch(conn, day: date, client) -> YelpFetch:
     """Work the day's queue until it is empty or the quota/budget stops it."""
-    from include.sources.yelp.parser import YelpQuotaExhausted
+    from include.sources.yelp.parser import YelpError, YelpQuotaExhausted
 
     seed_searches(conn, day)
     outcome = YelpFetch()
+
+    def skipped(item_type, item_key, exc):
+        skip_item(conn, day, item_type, item_key, exc)
+        outcome.skipped[item_type] = outcome.skipped.get(item_type, 0) + 1
+
     try:
         for county_fips, location, next_offset in _pending(conn, day, "search"):
-            for page in client.search_all(location, start_offset=next_offset):
-                outcome.businesses += land_search_page(conn, day, county_fips, page)
+            try:
+                for page in client.search_all(location, start_offset=next_offset):
+                    outcome.businesses += land_search_page(conn, day, county_fips, page)
+                    outcome.quarantined += len(page.rejected)
+            except YelpError as exc:
+                if not _skippable(exc, "search"):
+                    raise
+                skipped("search", county_fips, exc)
+                continue
             conn.execute(
                 "update yelp.progress set status = 'done', updated_at = now() "
                 "where logical_date = %s and item_type = 'search' and item_key = %s",
@@ -192,8 +262,17 @@ def fetch(conn, day: date, client) -> YelpFetch:
             )
         seed_reviews(conn, day)
         for business_id, _, _ in _pending(conn, day, "reviews"):
-            final_id, reviews = client.reviews(business_id)
-            outcome.reviews += land_reviews(conn, day, business_id, final_id, reviews)
+            try:
+                answer = client.fetch_reviews(business_id)
+            except YelpError as exc:
+                if not _skippable(exc, "reviews"):
+                    raise
+                skipped("reviews", business_id, exc)
+                continue
+            outcome.reviews += land_reviews(
+                conn, day, business_id, answer.final_id, answer.reviews, answer.rejected
+            )
+            outcome.quarantined += len(answer.rejected)
     except YelpQuotaExhausted as exc:
         outcome.stopped = str(exc)
         log.warning(

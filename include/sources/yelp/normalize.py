@@ -1,6 +1,11 @@
 """Day D's landed Yelp rows -> the OLTP business model (natural keys; unchanged rows
 untouched). Only businesses whose final id is known (`yelp.ready_search`) are normalized;
-moved ids (301) resolve to the new id."""
+moved ids (301) resolve to the new id.
+
+Days may be normalized out of order (a rerun or a backfill of an older day): the present
+(a business's described values, its current bridge links, its city's county) is the latest
+day's. `seen_on` on oltp.business and oltp.city is the latest day a row was seen; a day
+before it adds its history (its holding, new rows) and changes nothing else."""
 
 from __future__ import annotations
 
@@ -15,8 +20,8 @@ BRIDGES = {"business_category": "category_alias", "business_transaction": "trans
 
 
 def _refresh_bridge(conn, bridge: str, column: str, params: dict) -> int:
-    """Upsert D's links as current; links of businesses seen on D that D no longer lists
-    are no longer current."""
+    """Upsert D's links as current; links of businesses whose present D describes
+    (`yelp_current`) that D no longer lists are no longer current."""
     conn.execute(read_sql(__file__, f"day_{bridge}"), params)
     n = upsert(
         conn,
@@ -29,8 +34,7 @@ def _refresh_bridge(conn, bridge: str, column: str, params: dict) -> int:
     n += conn.execute(
         sql.SQL(
             "update oltp.{t} as o set is_current = false, updated_at = now() "
-            "where o.is_current and o.business_id in (select final_business_id "
-            "from yelp.ready_search where logical_date = %(d)s) "
+            "where o.is_current and o.business_id in (select business_id from yelp_current) "
             "and (o.business_id, o.{c}) not in (select business_id, link from yelp_day_link)"
         ).format(t=sql.Identifier(bridge), c=sql.Identifier(column)),
         params,
@@ -45,15 +49,11 @@ def normalize_yelp(conn, day: date) -> dict[str, int]:
     changed = {}
     with conn.transaction():
         conn.execute(read_sql(__file__, "placed_business"), p)
-        changed["oltp.city"] = upsert(
-            conn,
-            "city",
-            ("state_code", "city_name"),
-            ("state_code", "city_name", "county_fips"),
-            read_sql(__file__, "city"),
-            p,
-        )
+        changed["oltp.city"] = conn.execute(read_sql(__file__, "city"), p).rowcount
+        conn.execute(read_sql(__file__, "city_seen"), p)
         changed["oltp.business"] = conn.execute(read_sql(__file__, "business"), p).rowcount
+        conn.execute(read_sql(__file__, "business_seen"), p)
+        conn.execute(read_sql(__file__, "current_business"), p)
         changed["oltp.category"] = upsert(
             conn,
             "category",

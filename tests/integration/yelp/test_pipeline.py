@@ -35,7 +35,7 @@ def _reset_yelp():
             "truncate oltp.review, oltp.business_holding, oltp.business_category, "
             "oltp.business_transaction, oltp.business, oltp.city, oltp.category, "
             "oltp.transaction_type, oltp.yelp_user, raw.yelp_search, raw.yelp_review, "
-            "raw.yelp_business_move, yelp.progress"
+            "raw.yelp_business_move, raw.yelp_quarantine, yelp.progress"
         )
         conn.execute("delete from lake.exports where table_name = any(%s)", (list(YELP_TABLES),))
     with pg_connect("warehouse_db", autocommit=True) as wh:
