@@ -154,8 +154,21 @@ def build_and_record(ctx) -> list:
     result = _invoke(["build"])
     checks = record_run_results(PROJECT_DIR, ctx)
     if not result.success:
-        raise RuntimeError(f"dbt build failed: {result.exception or 'failed nodes above'}")
+        raise RuntimeError(f"dbt build failed: {result.exception or _failed_nodes()}")
     return checks
+
+
+def _failed_nodes(limit: int = 10) -> str:
+    """The nodes the last invocation did not pass, with dbt's message, for the error text."""
+    path = PROJECT_DIR / "target" / "run_results.json"
+    if not path.is_file():
+        return "no run_results.json (see the dbt log above)"
+    failed = [
+        f"{r['unique_id']} {r['status']}: {(r.get('message') or '').strip()[:200]}"
+        for r in json.loads(path.read_text())["results"]
+        if str(r["status"]) not in ("success", "pass", "warn", "skipped")
+    ]
+    return "; ".join(failed[:limit]) or "see the dbt log above"
 
 
 def main(argv=None) -> int:

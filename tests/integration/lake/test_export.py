@@ -27,7 +27,7 @@ def test_export_is_deterministic_incremental_and_matches_oltp():
     outcome = run_day(day1, run_id=f"test-{uuid.uuid4()}")
     assert not failures(outcome), failures(outcome)
     s3, bucket, prefix = lake_location()
-    key1 = f"{prefix}/county_population/dt=2031-05-01/part-0000.parquet"
+    key1 = f"{prefix}/postgres/county_population/dt=2031-05-01/part-0000.parquet"
     first = _read(s3, bucket, key1)
     with pg_connect("source_db") as conn:
         expected = conn.execute(
@@ -39,7 +39,9 @@ def test_export_is_deterministic_incremental_and_matches_oltp():
 
     # Next day, nothing changed at the source: an empty file with the same schema.
     run_day(day2, run_id=f"test-{uuid.uuid4()}")
-    second = _read(s3, bucket, f"{prefix}/county_population/dt=2031-05-02/part-0000.parquet")
+    second = _read(
+        s3, bucket, f"{prefix}/postgres/county_population/dt=2031-05-02/part-0000.parquet"
+    )
     assert second.num_rows == 0 and second.schema == first.schema
 
     # Rerun of day 1: same key, same rows.

@@ -27,7 +27,7 @@ def test_dag_run_for_a_logical_date_records_its_checks(dagbag, dag_id, checks):
     assert dr.state == "success", [(t.task_id, t.state) for t in dr.get_task_instances()]
     with pg_connect("source_db") as conn:
         rows = conn.execute(
-            "select logical_date, status from quality.check_results "
+            "select logical_date, status, check_name from quality.check_results "
             "where dag_id = %s and run_id = %s",
             (dag_id, dr.run_id),
         ).fetchall()
@@ -39,7 +39,10 @@ def test_dag_run_for_a_logical_date_records_its_checks(dagbag, dag_id, checks):
     else:  # warehouse: 5 reconciliation checks and every dbt test
         assert len(rows) > 20
     assert {r[0] for r in rows} == {logical.date()}  # day D is the logical date's day
-    assert {r[1] for r in rows} == {"pass"}
+    # Only Yelp and Amplitude, which this test does not run for D, may be behind.
+    not_passed = {r[2] for r in rows if r[1] != "pass"}
+    assert not_passed <= {"source_landed_yelp", "source_landed_amplitude"}, not_passed
+    assert {r[1] for r in rows if r[2] not in not_passed} == {"pass"}
     assert batch >= 1
 
 

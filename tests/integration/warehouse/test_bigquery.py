@@ -303,6 +303,7 @@ def test_the_same_dags_run_unchanged_on_bigquery(bigquery, monkeypatch):
         "yelp_businesses": "success",
         "amplitude_events": "success",
         "warehouse": "success",
+        "alerts_drain": "success",
     }
     with pg_connect("source_db") as conn:
         dbt_rows = conn.execute(
