@@ -146,7 +146,8 @@ def _geography():
     control({})
     with pg_connect("source_db") as conn:
         counties = conn.execute("select count(*) from oltp.county").fetchone()[0]
-    if not counties:
+        states = conn.execute("select count(*) from oltp.state").fetchone()[0]
+    if not (counties and states):
         for source, dag in ((states_page, "states_page"), (census, "census_population")):
             ctx = RunContext(f"test-faults-{uuid.uuid4()}", dag, "t", date(2024, 1, 1))
             source.ingest_day(date(2024, 1, 1), ctx)

@@ -1,18 +1,12 @@
-"""What every integration test shares: the local stack's connections must be in the
-environment (`make test` exports them), and the source migrations are applied once."""
-
-import os
+"""What every integration test shares: the local stack (tests/conftest.py), and a fault-free
+local source server on request."""
 
 import pytest
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _local_stack():
-    if "AIRFLOW_CONN_SOURCE_DB" not in os.environ:
-        pytest.fail('run under `make test` (or eval "$(make -s env)") so the connections exist')
-    from include.migrations import migrate
-
-    migrate()
+def _local_stack(local_stack):
+    """Every integration test needs the local stack."""
 
 
 @pytest.fixture
