@@ -21,8 +21,10 @@ hours succeed), ``"504"`` (every call), ``"504_once"`` (the first call only),
 event without ``event_time``) and ``"truncated_member"`` (the first member of the first
 hour is a truncated gzip stream), ``"resend_previous_hour"`` (the export also carries the
 members of the hour before ``start``, as a re-delivery: events of the previous day appear
-again). Hour 04 UTC of every day has no events (an hour alone is a 404). Every export call
-counts as ``amplitude`` in ``GET /_control``'s requests.
+again), ``"short_day"`` (hours 12..23 UTC have no data, as an export taken before Amplitude
+has processed the whole day: a smaller day than the full one). Hour 04 UTC of every day
+has no events (an hour alone is a 404). Every export call counts as ``amplitude`` in
+``GET /_control``'s requests.
 """
 
 from __future__ import annotations
@@ -38,7 +40,17 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs
 
 PROJECT_ID = "187520"
-FAULTS = ("404", "400", "504", "504_once", "bad_line", "truncated_member", "resend_previous_hour")
+FAULTS = (
+    "404",
+    "400",
+    "504",
+    "504_once",
+    "bad_line",
+    "truncated_member",
+    "resend_previous_hour",
+    "short_day",
+)
+SHORT_DAY_LAST_HOUR = 11  # "short_day": hours after this one have no data
 EMPTY_HOUR = 4  # no event is uploaded during 04:00-04:59 UTC on any day
 MAX_HOURS = 24 * 31
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
@@ -147,7 +159,7 @@ def hour_members(
     """(member name, gzipped NDJSON) of one hour; `first` marks the first hour of an export
     (where bad_line/truncated_member faults go)."""
     events = hour_events(hour)
-    if not events:
+    if not events or (fault == "short_day" and hour.hour > SHORT_DAY_LAST_HOUR):
         return []
     n_members = 2 + _h(hour.isoformat(), "members") % 2
     lines: list[list[bytes]] = [[] for _ in range(n_members)]
