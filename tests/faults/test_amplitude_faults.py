@@ -378,3 +378,52 @@ def test_the_same_export_again_passes_the_shrink_check(clean_days):
     assert int(observed) == details["held"] == result.loaded.events == len(_raw_day(D1)[0])
     status, *_ = _check(first, "amplitude_day_not_shrunk")
     assert status == "pass"  # a first load holds nothing yet
+
+
+def test_accepted_smaller_days_reach_the_lake_staging_and_the_marts(clean_days, warehouse):
+    run_id = f"test-amp-accept-{warehouse.name}-{uuid.uuid4()}"
+    d1_full = _wire_events(D1)
+    control({"amplitude": "short_day"})
+    d1_short = _wire_events(D1)
+    control({"amplitude": "resend_previous_hour"})
+    d2 = _wire_events(D2)  # carries D1's hour 23 again, which the short D1 lacks
+    moved = {_key(e) for e in d2} & ({_key(e) for e in d1_full} - {_key(e) for e in d1_short})
+    assert moved
+
+    control({})
+    _ingest(D1, run_id)
+    _warehouse_day(D1, run_id)
+    control({"amplitude": "resend_previous_hour"})
+    _ingest(D2, run_id)
+    _warehouse_day(D2, run_id)
+    assert _marts(warehouse) == _expected_marts([(D1, d1_full), (D2, d2)])
+
+    # Smaller: refused by default, accepted on request.
+    control({"amplitude": "short_day"})
+    with pytest.raises(DataQualityError, match="accept_smaller_day"):
+        _ingest(D1, run_id)
+    accepted = f"{run_id}-short"
+    result = _ingest(D1, accepted, accept_smaller_day=True)
+    short_keys = {_key(e) for e in d1_short}
+    assert result.loaded.events == len(short_keys) and _raw_day(D1)[0] == short_keys
+    status, _, observed, _, details = _check(accepted, "amplitude_day_not_shrunk")
+    assert status == "warn" and details["accepted_smaller_day"] is True
+    assert (int(observed), details["held"]) == (len(short_keys), len({_key(e) for e in d1_full}))
+    statuses = _warehouse_day(D1, accepted)
+    assert set(statuses.values()) == {"pass"}, statuses
+    assert _lake_rows(D1) == len(short_keys)
+    expected = _expected_marts([(D1, d1_short), (D2, d2)])
+    got = _marts(warehouse)
+    assert got["events"] == expected["events"]  # D1's dropped events are gone ...
+    assert all(got["events"][k] == D2 for k in moved)  # ... or come from D2 now
+    assert got == expected
+
+    # Empty (every hour a 404), accepted: D1 leaves the marts; D2's copies stay.
+    control({"amplitude": "404"})
+    emptied = f"{run_id}-404"
+    result = _ingest(D1, emptied, accept_smaller_day=True)
+    assert result.loaded.events == 0 and _raw_day(D1)[0] == set()
+    statuses = _warehouse_day(D1, emptied)
+    assert set(statuses.values()) == {"pass"}, statuses
+    assert _lake_rows(D1) == 0
+    assert _marts(warehouse) == _expected_marts([(D2, d2)])
