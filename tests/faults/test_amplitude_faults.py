@@ -433,3 +433,55 @@ def test_accepted_smaller_days_reach_the_lake_staging_and_the_marts(clean_days, 
 
     run_dbt(["build", "--full-refresh", "--select", AMPLITUDE_MODELS])
     assert _marts(warehouse) == _expected_marts([(D2, d2)])
+
+
+# --- times out of range -----------------------------------------------------------------
+
+TIME_DAY = date(2024, 10, 5)
+
+
+def _storable(value) -> bool:
+    """A wire time Python can hold as a UTC datetime (psycopg, PostgreSQL and BigQuery hold
+    the same range); naive means UTC, missing is fine."""
+    from datetime import UTC, datetime
+
+    if value in (None, ""):
+        return True
+    try:
+        parsed = datetime.fromisoformat(value.replace(" ", "T", 1))
+        if parsed.tzinfo is not None:
+            parsed.astimezone(UTC)
+        return True
+    except (ValueError, OverflowError):
+        return False
+
+
+def test_times_out_of_range_are_quarantined_and_the_rest_of_the_day_loads(monkeypatch):
+    times = ("event_time", "client_event_time", "server_upload_time")
+    control({"amplitude": "bad_time"})
+    try:
+        wire = _wire_events(TIME_DAY)
+        bad = [e for e in wire if not all(_storable(e.get(f)) for f in times)]
+        assert len(bad) == 3  # one per time field
+        good = {_key(e) for e in wire if all(_storable(e.get(f)) for f in times)}
+        with pg_connect("source_db") as conn:
+            for table in ("amplitude_event", "amplitude_event_property", "amplitude_quarantine"):
+                conn.execute(f"delete from raw.{table} where export_day = %s", (TIME_DAY,))
+        # 3 bad lines of ~300 are 1%: the local day is small, the share check is not the point.
+        monkeypatch.setenv("AMPLITUDE_MAX_BAD_FRACTION", "0.02")
+        result = _ingest(TIME_DAY, f"test-amp-time-{uuid.uuid4()}")  # no OverflowError
+    finally:
+        control({})
+    keys, _, quarantined = _raw_day(TIME_DAY)
+    assert keys == good and result.loaded.events == len(good) and quarantined == 3
+    with pg_connect("source_db") as conn:
+        rows = conn.execute(
+            "select reason, raw_line from raw.amplitude_quarantine where export_day = %s",
+            (TIME_DAY,),
+        ).fetchall()
+    reasons = {json.loads(raw)["$insert_id"]: reason for reason, raw in rows}
+    for e in bad:
+        field = next(f for f in times if not _storable(e.get(f)))
+        assert reasons[_key(e)] == (
+            f"bad {field}: {e[field]!r} (out of range: 0001-01-01..9999-12-31 UTC)"
+        )

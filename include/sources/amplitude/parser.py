@@ -148,6 +148,12 @@ RAW_EVENT_COLUMNS = (
 )  # = raw.amplitude_event's
 EVENT_COLUMNS = RAW_EVENT_COLUMNS + PROPERTY_JSON_COLUMNS  # a ParsedBatch's events
 UNSTORABLE_ESCAPES = re.compile(rb"\\u(0000|[dD][89abAB89]|[dD][c-fC-F])")
+# The instants every layer can hold: Python's datetime (what psycopg and the lake export
+# read back), PostgreSQL timestamptz and BigQuery TIMESTAMP all take 0001-01-01 to
+# 9999-12-31 UTC; a time outside it (in UTC, after its offset) is quarantined.
+TIME_RANGE = "0001-01-01..9999-12-31 UTC"
+MIN_TIME_US = -62135596800000000  # 0001-01-01T00:00:00Z, microseconds since the epoch
+MAX_TIME_US = 253402300799999999  # 9999-12-31T23:59:59.999999Z
 _RENAME = {"insert_id": "$insert_id"}
 
 
@@ -276,11 +282,14 @@ def _time(value, field: str, required: bool) -> datetime | None:
         raise ValueError(f"bad {field}: {value!r}")
     try:
         parsed = datetime.fromisoformat(value.strip().replace(" ", "T", 1))
-    except ValueError:
+        # naive means UTC; an offset that crosses year 1 or 9999 raises OverflowError
+        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(f"bad {field}: {value!r} (out of range: {TIME_RANGE})") from None
+    except ValueError as exc:
+        if "out of range" in str(exc):  # year 0, say
+            raise ValueError(f"bad {field}: {value!r} (out of range: {TIME_RANGE})") from None
         raise ValueError(f"bad {field}: {value!r}") from None
-    if parsed.tzinfo is None:
-        return parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
 
 
 def _int(value, field: str) -> int | None:
@@ -431,6 +440,8 @@ def _bulk(events: list[_Typed]) -> tuple[dict, tuple]:
         arr = pa.array(columns[name], pa.string())
         arr = pc.if_else(pc.equal(arr, ""), null_string, arr)
         cols[name] = arr.cast(pa.timestamp("us")).cast(events_schema.field(name).type)
+        if not _in_time_range(cols[name]):
+            raise ValueError(f"a {name} out of range")  # the row path names the line
     cols["paying"] = pa.array(columns["paying"], pa.bool_())
     if cols["event_key"].null_count or cols["event_time"].null_count:
         raise ValueError("an event without an id or event_time")
@@ -521,6 +532,8 @@ def _clean_batch(lines: list[bytes]) -> dict | None:
             cols[name] = cols[name].cast(pa.timestamp("us")).cast(events_schema.field(name).type)
     except pa.ArrowException:
         return None
+    if not all(_in_time_range(cols[name]) for name in TIME_FIELDS):
+        return None  # Arrow parses year 0; the per-line path quarantines it
     if cols["event_key"].null_count or cols["event_time"].null_count:
         return None
     for name in INT_FIELDS + ("paying",):
@@ -531,6 +544,16 @@ def _clean_batch(lines: list[bytes]) -> dict | None:
     except ValueError:  # a property field that is not an object: the row path names it
         return None
     return cols
+
+
+def _in_time_range(arr) -> bool:
+    """Every (non-null) timestamp of `arr` lies in TIME_RANGE."""
+    import pyarrow.compute as pc
+
+    if arr.null_count == len(arr):
+        return True
+    bounds = pc.min_max(arr.cast("int64"))
+    return bounds["min"].as_py() >= MIN_TIME_US and bounds["max"].as_py() <= MAX_TIME_US
 
 
 def _json_objects(raws: list):
