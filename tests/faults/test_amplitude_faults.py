@@ -10,6 +10,9 @@ test.
   raw, the lake, staging and the marts; `accept_smaller_day` takes the smaller day
   deliberately, and the marts follow it (events D no longer carries leave them, or move
   to the next export day that carries them).
+* Times out of range are quarantined, and the rest of the day loads.
+* A zip bomb member and a 1 GiB line are quarantined with their reason by a load that runs
+  in a child process under an address-space limit, whose peak RSS is asserted and printed.
 """
 
 import gzip
@@ -17,6 +20,7 @@ import io
 import json
 import uuid
 import zipfile
+import zlib
 from collections import defaultdict
 from datetime import date, timedelta
 
@@ -485,3 +489,152 @@ def test_times_out_of_range_are_quarantined_and_the_rest_of_the_day_loads(monkey
         assert reasons[_key(e)] == (
             f"bad {field}: {e[field]!r} (out of range: 0001-01-01..9999-12-31 UTC)"
         )
+
+
+# --- a zip bomb and a 1 GiB line, parsed and loaded in a child under a memory limit ------
+
+# The child's address space: a plain load (imports, threads, pyarrow's pools) peaks at
+# ~1.7 GB of virtual memory and ~250 MB resident here; holding a 1 GiB line (plus the copy
+# a join makes) cannot fit the rest.
+CHILD_ADDRESS_SPACE = 3 << 30
+CHILD_PEAK_RSS = 600 << 20  # the bound asserted on the child's VmHWM
+BOMB_DAY, LINE_DAY = date(2024, 10, 7), date(2024, 10, 8)
+GOOD_TIME = "2024-10-07 10:00:00"
+CHILD = r"""
+import json, sys
+from datetime import date
+from pathlib import Path
+
+from include.connections import pg_connect
+from include.sources.amplitude.load import load_day
+
+day, key, path = date.fromisoformat(sys.argv[1]), sys.argv[2], Path(sys.argv[3])
+with pg_connect("source_db", autocommit=True) as conn:
+    result = load_day(conn, day, [(key, path)])
+status = dict(
+    line.split(":", 1) for line in Path("/proc/self/status").read_text().splitlines()
+)
+print("RESULT " + json.dumps({
+    "events": result.events,
+    "quarantined": result.quarantined,
+    "vm_hwm_kb": int(status["VmHWM"].split()[0]),
+    "vm_peak_kb": int(status["VmPeak"].split()[0]),
+}))
+"""
+
+
+def _good(key: str) -> bytes:
+    return json.dumps({"$insert_id": key, "event_time": GOOD_TIME, "event_type": "e"}).encode()
+
+
+def _gzip_member(parts, filler: bytes = b"", filler_bytes: int = 0) -> bytes:
+    """A gzip stream of `parts`, with `filler_bytes` of `filler` after the first part,
+    compressed as it is produced (never held inflated)."""
+    z = zlib.compressobj(9, zlib.DEFLATED, 31)
+    out = [z.compress(parts[0])]
+    if filler_bytes:
+        piece = filler * ((16 << 20) // len(filler))
+        for _ in range(filler_bytes // len(piece)):
+            out.append(z.compress(piece))
+    out += [z.compress(p) for p in parts[1:]]
+    out.append(z.flush())
+    return b"".join(out)
+
+
+def _run_child(day: date, path, **env) -> dict:
+    """load_day of `path` for `day` in a child process limited to CHILD_ADDRESS_SPACE;
+    returns what it reports (events, quarantined, its VmHWM/VmPeak in kB)."""
+    import os
+    import resource
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    def limit():
+        resource.setrlimit(resource.RLIMIT_AS, (CHILD_ADDRESS_SPACE, CHILD_ADDRESS_SPACE))
+
+    repo = Path(__file__).resolve().parents[2]
+    proc = subprocess.run(
+        [sys.executable, "-c", CHILD, day.isoformat(), f"test/{path.name}", str(path)],
+        env={**os.environ, "PYTHONPATH": str(repo), **env},
+        cwd=repo,
+        preexec_fn=limit,
+        capture_output=True,
+        text=True,
+        timeout=500,  # under pytest-timeout (600 s): a stuck child is killed, not orphaned
+    )
+    assert proc.returncode == 0, f"child exited {proc.returncode}: {proc.stderr[-3000:]}"
+    [line] = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
+    report = json.loads(line.removeprefix("RESULT "))
+    print(
+        f"\n{path.name}: child peak RSS (VmHWM) {report['vm_hwm_kb'] / 1024:.0f} MiB, "
+        f"VmPeak {report['vm_peak_kb'] / 1024:.0f} MiB, under RLIMIT_AS "
+        f"{CHILD_ADDRESS_SPACE >> 20} MiB"
+    )
+    assert report["vm_hwm_kb"] * 1024 < CHILD_PEAK_RSS, report
+    return report
+
+
+def _forget_raw(day: date) -> None:
+    with pg_connect("source_db") as conn:
+        for table in ("amplitude_event", "amplitude_event_property", "amplitude_quarantine"):
+            conn.execute(f"delete from raw.{table} where export_day = %s", (day,))
+
+
+def _quarantine(day: date):
+    with pg_connect("source_db") as conn:
+        return conn.execute(
+            "select member, line_number, reason, length(raw_line) from raw.amplitude_quarantine "
+            "where export_day = %s order by member, line_number",
+            (day,),
+        ).fetchall()
+
+
+@pytest.mark.parametrize("filler", [b"\0", b"\n"], ids=["zeros", "newlines"])
+def test_a_zip_bomb_member_is_quarantined_with_memory_bounded(tmp_path, filler):
+    # ~2.3 MB of gzip that inflates to 2.25 GiB, between two good members.
+    bomb = _gzip_member([_good("bomb-first") + b"\n"], filler, 9 << 28)
+    assert len(bomb) < 3 << 20
+    path = tmp_path / "bomb.zip"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("p/a#0.json.gz", gzip.compress(_good("a1") + b"\n" + _good("a2")))
+        zf.writestr("p/b#1.json.gz", bomb)
+        zf.writestr("p/c#2.json.gz", gzip.compress(_good("c1") + b"\n" + _good("c2")))
+    _forget_raw(BOMB_DAY)
+    report = _run_child(BOMB_DAY, path)
+    assert (report["events"], report["quarantined"]) == (4, 1)
+    assert _raw_day(BOMB_DAY)[0] == {"a1", "a2", "c1", "c2"}  # the bomb member is left whole
+    [(member, line, reason, raw_length)] = _quarantine(BOMB_DAY)
+    assert (member, line, raw_length) == ("p/b#1.json.gz", None, None)
+    assert reason.startswith("gzip member inflates past ") and "zip bomb" in reason
+    assert f"x its {len(bomb)} bytes in the zip" in reason
+
+
+def test_a_1_gib_line_is_quarantined_with_memory_bounded(tmp_path):
+    huge_head = (
+        b'{"$insert_id": "huge", "event_time": "' + GOOD_TIME.encode() + b'", "data": {"blob": "'
+    )
+    huge_tail = b'"}}'
+    blob = 1 << 30
+    member = _gzip_member(
+        [_good("first") + b"\n" + huge_head, huge_tail + b"\n" + _good("after-huge") + b"\n"],
+        b"a",
+        blob,
+    )
+    path = tmp_path / "line.zip"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("p/a#0.json.gz", member)
+        zf.writestr("p/b#1.json.gz", gzip.compress(_good("b1") + b"\n" + _good("b2")))
+    _forget_raw(LINE_DAY)
+    # This member inflates ~1000x (a megabyte of gzip for the gigabyte line): the bomb bound
+    # is lifted so that the line bound is what stops it.
+    report = _run_child(LINE_DAY, path, AMPLITUDE_MAX_INFLATE_RATIO="100000")
+    assert (report["events"], report["quarantined"]) == (4, 1)
+    assert _raw_day(LINE_DAY)[0] == {"first", "after-huge", "b1", "b2"}
+    [(member_name, line, reason, raw_length)] = _quarantine(LINE_DAY)
+    size = len(huge_head) + blob + len(huge_tail)
+    assert (member_name, line) == ("p/a#0.json.gz", 2)
+    assert reason == (
+        f"line of {size} bytes is over AMPLITUDE_MAX_LINE_BYTES ({4 << 20}): not parsed"
+    )
+    assert raw_length == 8192 + len(f" ... [8192 of {size} bytes kept]")
