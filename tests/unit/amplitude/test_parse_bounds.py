@@ -111,3 +111,18 @@ def test_batches_are_cut_in_bytes_as_well_as_lines(tmp_path, monkeypatch):
     for b in batches:
         # a batch stops at the first line that reaches the byte budget
         assert b.events.num_rows * line_bytes < (1 << 20) + line_bytes
+
+
+def test_a_bomb_at_the_zip_level_is_caught_too(tmp_path, monkeypatch):
+    # A gzip member stored (level 0) in a deflated zip entry: the gzip stream inflates 1:1,
+    # the zip entry ~1000:1; the budget is taken from the member's size in the zip.
+    monkeypatch.setenv("AMPLITUDE_MAX_INFLATE_RATIO", "100")
+    monkeypatch.setenv("AMPLITUDE_INFLATE_FLOOR_BYTES", str(1 << 20))
+    member = gzip.compress(_event("first") + b"\n" + b"\0" * (30 << 20), compresslevel=0)
+    path = tmp_path / "z.zip"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("z#0.json.gz", member)
+        zf.writestr("z#1.json.gz", gzip.compress(_event("after")))
+    bomb, after = list(iter_events(path))
+    assert isinstance(bomb, Quarantined) and "zip bomb" in bomb.reason
+    assert isinstance(after, Event) and after.insert_id == "after"
