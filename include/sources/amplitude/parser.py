@@ -34,6 +34,7 @@ import json
 import logging
 import os
 import re
+import sys
 import zipfile
 import zlib
 from bisect import bisect_left
@@ -341,6 +342,14 @@ def raw_line_text(line: bytes, size: int | None = None) -> str:
 
 def parse_line(line: bytes, member: str, line_number: int) -> Event | Quarantined:
     """One line of a member -> Event, or Quarantined with the reason (the reference)."""
+    try:
+        return _parse_line(line, member, line_number)
+    except RecursionError:  # msgspec and json stop at Python's recursion limit
+        reason = f"JSON nested too deeply (over {sys.getrecursionlimit()} levels) to decode"
+        return Quarantined(member, line_number, reason, raw_line_text(line))
+
+
+def _parse_line(line: bytes, member: str, line_number: int) -> Event | Quarantined:
     if isinstance(line, Oversized):
         return Quarantined(member, line_number, line.reason, raw_line_text(line, line.size))
     try:
@@ -530,7 +539,7 @@ def _clean_batch(lines: list[bytes]) -> dict | None:
     future = _executor().submit(_read_scalars, b"\n".join(lines))
     try:
         props = _PROPS_ONLY.decode(b"[" + b",".join(lines) + b"]")
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):
         props = None
     try:
         table = future.result()
@@ -665,7 +674,7 @@ def parse_lines(member: str, first_line: int, lines: list[bytes]) -> ParsedBatch
                     raise msgspec.DecodeError("needs a closer look")
                 fast.append(_TYPED.decode(line))
                 fast_numbers.append(number)
-            except msgspec.DecodeError:
+            except (msgspec.DecodeError, RecursionError):
                 slow.append((number, line))
     if fast:
         try:

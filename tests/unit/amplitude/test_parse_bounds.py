@@ -126,3 +126,17 @@ def test_a_bomb_at_the_zip_level_is_caught_too(tmp_path, monkeypatch):
     bomb, after = list(iter_events(path))
     assert isinstance(bomb, Quarantined) and "zip bomb" in bomb.reason
     assert isinstance(after, Event) and after.insert_id == "after"
+
+
+def test_a_line_nested_too_deeply_is_quarantined_on_every_path(tmp_path):
+    # 50,000 nested arrays in a property (100 kB, under the line limit): msgspec stops at
+    # Python's recursion limit with RecursionError, which escaped and failed the whole day.
+    deep = _event("deep").replace(b"}", b', "event_properties": {"a": ' + b"[" * 50_000, 1)
+    deep += b"]" * 50_000 + b"}}"
+    good = [_event(f"g{i}") for i in range(20)]
+    for lines in (good + [deep], [b"not json"] + good + [deep]):  # clean batch / per line
+        items = list(iter_events(_zip(tmp_path, {"d#0.json.gz": gzip.compress(b"\n".join(lines))})))
+        bad = [i for i in items if isinstance(i, Quarantined)]
+        assert [i.insert_id for i in items if isinstance(i, Event)] == [f"g{i}" for i in range(20)]
+        assert bad[-1].line_number == len(lines)
+        assert bad[-1].reason.startswith("JSON nested too deeply")
