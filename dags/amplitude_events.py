@@ -25,7 +25,14 @@ with DAG(
             type="boolean",
             description="Re-parse the zips archived in the lake for "
             "day D instead of calling Amplitude.",
-        )
+        ),
+        "accept_smaller_day": Param(
+            False,
+            type="boolean",
+            description="Replace day D even though the export lacks events D already "
+            "holds (a deliberate shrink: Amplitude deleted them). Without it such a "
+            "run fails (amplitude_day_not_shrunk) and D keeps its rows.",
+        ),
     },
     doc_md="""
 ### amplitude_events
@@ -42,6 +49,12 @@ Amplitude call: trigger with `{"from_archive": true}` and the zips archived in t
 loaded again. A 401 means the key/secret are wrong. The GX suite on the day (key unique,
 event_type not null, event_time within D ± `AMPLITUDE_EVENT_TIME_LATENCY_HOURS`) records
 its rows in `quality.check_results` and fails the task on a miss, after the load.
+
+**A smaller day is refused:** when an export (a 404, a day exported too early, an
+archive re-parse) lacks events that D already holds, the task fails with
+`amplitude_day_not_shrunk` and D keeps its rows in raw, the lake, staging and the marts.
+If the smaller day is right, trigger D with `{"accept_smaller_day": true}`: D is replaced,
+the check is `warn`, and the marts drop the events D no longer carries.
 """,
 ) as dag:
 
@@ -54,6 +67,7 @@ its rows in `quality.check_results` and fails the task on a miss, after the load
             logical_day(context),
             run_context(context),
             from_archive=bool(context["params"].get("from_archive")),
+            accept_smaller_day=bool(context["params"].get("accept_smaller_day")),
         )
         mark_day(context, AMPLITUDE_RAW_ASSET)
         return xcom_value(result)

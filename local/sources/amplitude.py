@@ -21,8 +21,13 @@ hours succeed), ``"504"`` (every call), ``"504_once"`` (the first call only),
 event without ``event_time``) and ``"truncated_member"`` (the first member of the first
 hour is a truncated gzip stream), ``"resend_previous_hour"`` (the export also carries the
 members of the hour before ``start``, as a re-delivery: events of the previous day appear
-again). Hour 04 UTC of every day has no events (an hour alone is a 404). Every export call
-counts as ``amplitude`` in ``GET /_control``'s requests.
+again), ``"short_day"`` (hours 12..23 UTC have no data, as an export taken before Amplitude
+has processed the whole day: a smaller day than the full one) and ``"bad_time"`` (the first
+hour also carries three events with times out of range once in UTC: in its first member
+``event_time`` ``9999-12-31T23:59:59-05:00`` and ``server_upload_time``
+``0001-01-01T00:00:00+01:00``, in its second ``client_event_time`` ``0000-01-01T00:00:00``,
+a year 0 that Arrow parses). Hour 04 UTC of every day has no events (an hour alone is a
+404). Every export call counts as ``amplitude`` in ``GET /_control``'s requests.
 """
 
 from __future__ import annotations
@@ -38,7 +43,24 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs
 
 PROJECT_ID = "187520"
-FAULTS = ("404", "400", "504", "504_once", "bad_line", "truncated_member", "resend_previous_hour")
+FAULTS = (
+    "404",
+    "400",
+    "504",
+    "504_once",
+    "bad_line",
+    "truncated_member",
+    "resend_previous_hour",
+    "short_day",
+    "bad_time",
+)
+SHORT_DAY_LAST_HOUR = 11  # "short_day": hours after this one have no data
+# "bad_time": (member, event id, field, value) of the first hour's out-of-range lines
+BAD_TIMES = (
+    (0, "bad-time-event", "event_time", "9999-12-31T23:59:59-05:00"),
+    (0, "bad-time-upload", "server_upload_time", "0001-01-01T00:00:00+01:00"),
+    (1, "bad-time-client", "client_event_time", "0000-01-01T00:00:00"),
+)
 EMPTY_HOUR = 4  # no event is uploaded during 04:00-04:59 UTC on any day
 MAX_HOURS = 24 * 31
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
@@ -145,9 +167,9 @@ def hour_members(
     hour: datetime, fault: str | None = None, first: bool = False
 ) -> list[tuple[str, bytes]]:
     """(member name, gzipped NDJSON) of one hour; `first` marks the first hour of an export
-    (where bad_line/truncated_member faults go)."""
+    (where the bad_line, truncated_member and bad_time faults go)."""
     events = hour_events(hour)
-    if not events:
+    if not events or (fault == "short_day" and hour.hour > SHORT_DAY_LAST_HOUR):
         return []
     n_members = 2 + _h(hour.isoformat(), "members") % 2
     lines: list[list[bytes]] = [[] for _ in range(n_members)]
@@ -159,6 +181,9 @@ def hour_members(
         del broken["event_time"]
         lines[0][1] = _line(broken)
         lines[0].insert(1, b'{"$insert_id": "oops", "event_time": \n')
+    if first and fault == "bad_time":
+        for member, key, field, value in BAD_TIMES:
+            lines[member].append(_line({**events[0], "$insert_id": key, field: value}))
     out = []
     for n, member_lines in enumerate(lines):
         name = f"{PROJECT_ID}/{PROJECT_ID}_{hour:%Y-%m-%d}_{hour.hour}#{n}.json.gz"

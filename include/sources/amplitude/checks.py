@@ -47,6 +47,28 @@ SUITE = Suite(
 )
 
 
+def shrink_check(held: int, offered: int, missing: int, accepted: bool, files: int) -> CheckResult:
+    """`amplitude_day_not_shrunk`: the load carries every event D held before it. `fail`
+    when it does not (the load was refused, D kept), `warn` when the smaller day was
+    accepted (`accept_smaller_day`) and D shrank; observed = distinct events offered."""
+    status = "pass" if not missing else ("warn" if accepted else "fail")
+    return CheckResult(
+        "amplitude_day_not_shrunk",
+        "completeness",
+        "raw.amplitude_event",
+        status,
+        offered,
+        f">= {held} (every event D holds)",
+        {
+            "held": held,
+            "offered": offered,
+            "missing": missing,
+            "files": files,
+            "accepted_smaller_day": accepted,
+        },
+    )
+
+
 def load_checks(loaded, empty_day: bool, from_archive: bool) -> list[CheckResult]:
     """The day's load: rows loaded (an empty day passes, flagged), and the quarantined share
     (bad lines and members plus the lines a failed member had yielded) within the limit."""
@@ -55,6 +77,9 @@ def load_checks(loaded, empty_day: bool, from_archive: bool) -> list[CheckResult
     limit = settings.max_bad_fraction()
     share = bad / total if total else 0.0
     return [
+        shrink_check(
+            loaded.held, loaded.events, loaded.missing, loaded.accepted_smaller, loaded.files
+        ),
         CheckResult(
             "amplitude_events_loaded",
             "completeness",

@@ -2,7 +2,12 @@
 D's raw events and properties replaced in one transaction, deduplicated on `$insert_id`
 (falling back to `uuid`) across files and reruns. Lines that are not JSON, events without an
 id or `event_time`, and unreadable gzip members go to raw.amplitude_quarantine with the
-member, line and reason; the rest of the file still loads."""
+member, line and reason; the rest of the file still loads.
+
+A reload never shrinks D silently: when the load does not carry every event D already holds
+(an empty export after a 404, a day exported too early), it raises AmplitudeDayShrunk
+inside its transaction, so D keeps its rows, unless the caller accepts the smaller day
+(`accept_smaller_day`)."""
 
 from __future__ import annotations
 
@@ -14,6 +19,7 @@ from datetime import date
 from pathlib import Path
 
 from include.landing import read_sql
+from include.quality import DataQualityError
 from include.sources.amplitude.parser import EVENT_COLUMNS, PROPERTY_FIELDS, RAW_EVENT_COLUMNS
 
 
@@ -28,6 +34,32 @@ class LoadedDay:
     discarded: int  # lines a failed member had yielded (not loaded, counted as bad)
     files: int  # zips read
     phases: dict[str, float] = field(default_factory=dict)  # seconds per phase
+    held: int = 0  # distinct events D held before this load
+    missing: int = 0  # of those, the events this load did not carry (dropped: accepted)
+    accepted_smaller: bool = False  # the load was allowed to shrink D, and did
+
+
+class AmplitudeDayShrunk(DataQualityError):
+    """The load offers less than day D holds: it lacks `missing` of the `held` events
+    (`offered` distinct events in all). Raised inside the load's transaction, so D keeps
+    its rows; `accept_smaller_day` takes the smaller day deliberately."""
+
+    def __init__(self, day: date, held: int, offered: int, missing: int, files: int):
+        self.day, self.held, self.offered, self.missing, self.files = (
+            day,
+            held,
+            offered,
+            missing,
+            files,
+        )
+        none = "" if files else " (no file: every hour answered 404)"
+        super().__init__(
+            f"amplitude_day_not_shrunk: Amplitude day {day} holds {held} events, the export "
+            f"offers {offered}{none}, without {missing} of the events held; {day} is left "
+            "as it was. "
+            f"If the smaller day is right, rerun it with "
+            f'{{"accept_smaller_day": true}}'
+        )
 
 
 def archive_key(prefix: str, day: date, name: str) -> str:
@@ -124,10 +156,15 @@ def _swap_property_partition(conn, day: date, deduplicated: bool) -> int:
     return rows
 
 
-def load_day(conn, day: date, archives: list[tuple[str, Path]]) -> LoadedDay:
+def load_day(
+    conn, day: date, archives: list[tuple[str, Path]], accept_smaller_day: bool = False
+) -> LoadedDay:
     """Parse the archived zips batch by batch into temp tables (COPY), then replace D's raw
     rows in one transaction, keeping the first copy of each event key. Python holds one
-    batch at a time; the dedup is PostgreSQL's (a DISTINCT ON over the day)."""
+    batch at a time; the dedup is PostgreSQL's (a DISTINCT ON over the day).
+
+    Raises AmplitudeDayShrunk, and commits nothing, when the zips lack any event D holds
+    (fewer events, none at all, or other ones), unless `accept_smaller_day`."""
     from include.sources.amplitude.parser import MemberFailed, iter_batches
 
     log = logging.getLogger(__name__)
@@ -194,6 +231,11 @@ def load_day(conn, day: date, archives: list[tuple[str, Path]]) -> LoadedDay:
             copier.shutdown(wait=True)
         phase("parse_and_copy")
         conn.execute("analyze amp_event_in (seq, event_key)")  # what the plans join on
+        held, missing = conn.execute(read_sql(__file__, "day_shrink"), {"d": day}).fetchone()
+        if missing and not accept_smaller_day:
+            offered = conn.execute("select count(distinct event_key) from amp_event_in").fetchone()
+            raise AmplitudeDayShrunk(day, held, offered[0], missing, len(archives))
+        phase("shrink_check")
         for table in ("amplitude_event", "amplitude_quarantine"):
             conn.execute(f"delete from raw.{table} where export_day = %s", (day,))
         conn.execute(
@@ -227,6 +269,9 @@ def load_day(conn, day: date, archives: list[tuple[str, Path]]) -> LoadedDay:
         discarded=discarded,
         files=len(archives),
         phases=phases,
+        held=held,
+        missing=missing,
+        accepted_smaller=bool(missing),
     )
 
 

@@ -9,7 +9,11 @@ is over 4 GB (split the range), 504 a timeout.
 Parser (columnar): ``iter_batches(zip_path)`` reads each gzip member once, in chunks, and
 yields a ``ParsedBatch`` (an Arrow record batch of typed events, with the five property
 objects as JSON text, plus the lines quarantined with their reason) for every
-``BATCH_LINES`` lines, so memory is bounded by the batch, not the day. A clean batch is
+``BATCH_LINES`` lines or ``AMPLITUDE_BATCH_BYTES`` bytes, so memory is bounded by the
+batch, not the day: a line over ``AMPLITUDE_MAX_LINE_BYTES`` is read past (kept as its
+first 8 kB and its length, and quarantined), and a member that inflates past
+``AMPLITUDE_MAX_INFLATE_RATIO`` times its size in the zip ends with ``MemberFailed`` (a
+zip bomb is not read further). A clean batch is
 read in bulk: Arrow's C++ JSON reader types the scalar fields in a worker thread (it
 releases the GIL) while msgspec decodes the property objects as raw JSON text in this one;
 no Python object is made per value. A batch with any line the bulk path refuses is decoded
@@ -30,16 +34,21 @@ import json
 import logging
 import os
 import re
+import sys
 import zipfile
 import zlib
+from bisect import bisect_left
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from itertools import accumulate
 from operator import attrgetter
 from pathlib import Path
 
 import msgspec
 from msgspec import Raw
+
+from include.sources.amplitude import settings
 
 log = logging.getLogger(__name__)
 
@@ -148,6 +157,12 @@ RAW_EVENT_COLUMNS = (
 )  # = raw.amplitude_event's
 EVENT_COLUMNS = RAW_EVENT_COLUMNS + PROPERTY_JSON_COLUMNS  # a ParsedBatch's events
 UNSTORABLE_ESCAPES = re.compile(rb"\\u(0000|[dD][89abAB89]|[dD][c-fC-F])")
+# The instants every layer can hold: Python's datetime (what psycopg and the lake export
+# read back), PostgreSQL timestamptz and BigQuery TIMESTAMP all take 0001-01-01 to
+# 9999-12-31 UTC; a time outside it (in UTC, after its offset) is quarantined.
+TIME_RANGE = "0001-01-01..9999-12-31 UTC"
+MIN_TIME_US = -62135596800000000  # 0001-01-01T00:00:00Z, microseconds since the epoch
+MAX_TIME_US = 253402300799999999  # 9999-12-31T23:59:59.999999Z
 _RENAME = {"insert_id": "$insert_id"}
 
 
@@ -276,11 +291,14 @@ def _time(value, field: str, required: bool) -> datetime | None:
         raise ValueError(f"bad {field}: {value!r}")
     try:
         parsed = datetime.fromisoformat(value.strip().replace(" ", "T", 1))
-    except ValueError:
+        # naive means UTC; an offset that crosses year 1 or 9999 raises OverflowError
+        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(f"bad {field}: {value!r} (out of range: {TIME_RANGE})") from None
+    except ValueError as exc:
+        if "out of range" in str(exc):  # year 0, say
+            raise ValueError(f"bad {field}: {value!r} (out of range: {TIME_RANGE})") from None
         raise ValueError(f"bad {field}: {value!r}") from None
-    if parsed.tzinfo is None:
-        return parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
 
 
 def _int(value, field: str) -> int | None:
@@ -312,32 +330,50 @@ def _bool(value) -> bool | None:
     return None
 
 
+def raw_line_text(line: bytes, size: int | None = None) -> str:
+    """A quarantined line as stored: its first RAW_LINE_KEEP_BYTES bytes as text (bytes
+    that are not UTF-8 replaced) and, when the line (`size` bytes, default its length) is
+    longer, a note of how much was kept."""
+    keep = settings.RAW_LINE_KEEP_BYTES
+    size = len(line) if size is None else size
+    text = line[:keep].decode("utf-8", errors="replace").rstrip("\r\n")
+    return text if size <= keep else f"{text} ... [{keep} of {size} bytes kept]"
+
+
 def parse_line(line: bytes, member: str, line_number: int) -> Event | Quarantined:
     """One line of a member -> Event, or Quarantined with the reason (the reference)."""
     try:
+        return _parse_line(line, member, line_number)
+    except RecursionError:  # msgspec and json stop at Python's recursion limit
+        reason = f"JSON nested too deeply (over {sys.getrecursionlimit()} levels) to decode"
+        return Quarantined(member, line_number, reason, raw_line_text(line))
+
+
+def _parse_line(line: bytes, member: str, line_number: int) -> Event | Quarantined:
+    if isinstance(line, Oversized):
+        return Quarantined(member, line_number, line.reason, raw_line_text(line, line.size))
+    try:
         text = line.decode("utf-8").rstrip("\r\n")
     except UnicodeDecodeError:
-        return Quarantined(
-            member, line_number, "not UTF-8", line.decode("utf-8", errors="replace").rstrip("\r\n")
-        )
+        return Quarantined(member, line_number, "not UTF-8", raw_line_text(line))
     try:
         obj = _LOOSE.decode(line)
     except msgspec.ValidationError:
-        return Quarantined(member, line_number, "not a JSON object", text)
+        return Quarantined(member, line_number, "not a JSON object", raw_line_text(line))
     except msgspec.DecodeError as exc:
         try:  # valid JSON msgspec refuses: an unpaired surrogate escape, say
             reason = _unstorable(json.loads(text)) or f"not decodable: {exc}"
         except ValueError:
             reason = "not JSON"
-        return Quarantined(member, line_number, reason, text)
+        return Quarantined(member, line_number, reason, raw_line_text(line))
     try:
         event = _event_from_loose(obj, member, line_number)
     except ValueError as exc:
-        return Quarantined(member, line_number, str(exc), text)
+        return Quarantined(member, line_number, str(exc), raw_line_text(line))
     if UNSTORABLE_ESCAPES.search(line):
         problem = _unstorable(json.loads(text))
         if problem:
-            return Quarantined(member, line_number, problem, text)
+            return Quarantined(member, line_number, problem, raw_line_text(line))
     return event
 
 
@@ -431,6 +467,8 @@ def _bulk(events: list[_Typed]) -> tuple[dict, tuple]:
         arr = pa.array(columns[name], pa.string())
         arr = pc.if_else(pc.equal(arr, ""), null_string, arr)
         cols[name] = arr.cast(pa.timestamp("us")).cast(events_schema.field(name).type)
+        if not _in_time_range(cols[name]):
+            raise ValueError(f"a {name} out of range")  # the row path names the line
     cols["paying"] = pa.array(columns["paying"], pa.bool_())
     if cols["event_key"].null_count or cols["event_time"].null_count:
         raise ValueError("an event without an id or event_time")
@@ -501,7 +539,7 @@ def _clean_batch(lines: list[bytes]) -> dict | None:
     future = _executor().submit(_read_scalars, b"\n".join(lines))
     try:
         props = _PROPS_ONLY.decode(b"[" + b",".join(lines) + b"]")
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):
         props = None
     try:
         table = future.result()
@@ -521,6 +559,8 @@ def _clean_batch(lines: list[bytes]) -> dict | None:
             cols[name] = cols[name].cast(pa.timestamp("us")).cast(events_schema.field(name).type)
     except pa.ArrowException:
         return None
+    if not all(_in_time_range(cols[name]) for name in TIME_FIELDS):
+        return None  # Arrow parses year 0; the per-line path quarantines it
     if cols["event_key"].null_count or cols["event_time"].null_count:
         return None
     for name in INT_FIELDS + ("paying",):
@@ -531,6 +571,16 @@ def _clean_batch(lines: list[bytes]) -> dict | None:
     except ValueError:  # a property field that is not an object: the row path names it
         return None
     return cols
+
+
+def _in_time_range(arr) -> bool:
+    """Every (non-null) timestamp of `arr` lies in TIME_RANGE."""
+    import pyarrow.compute as pc
+
+    if arr.null_count == len(arr):
+        return True
+    bounds = pc.min_max(arr.cast("int64"))
+    return bounds["min"].as_py() >= MIN_TIME_US and bounds["max"].as_py() <= MAX_TIME_US
 
 
 def _json_objects(raws: list):
@@ -606,7 +656,12 @@ def parse_lines(member: str, first_line: int, lines: list[bytes]) -> ParsedBatch
     events_schema = _events_schema()
     fast_numbers, fast, slow, parts = [], [], [], []
     clean = None
-    if lines and all(lines) and not any(UNSTORABLE_ESCAPES.search(line) for line in lines):
+    if (
+        lines
+        and all(lines)
+        and not any(isinstance(line, Oversized) for line in lines)
+        and not any(UNSTORABLE_ESCAPES.search(line) for line in lines)
+    ):
         clean = _clean_batch(lines)
     if clean is not None:
         parts.append((clean, range(first_line, first_line + len(lines))))
@@ -615,11 +670,11 @@ def parse_lines(member: str, first_line: int, lines: list[bytes]) -> ParsedBatch
             (first_line + i, line) for i, line in enumerate(lines) if line and not line.isspace()
         ):
             try:
-                if UNSTORABLE_ESCAPES.search(line):
+                if isinstance(line, Oversized) or UNSTORABLE_ESCAPES.search(line):
                     raise msgspec.DecodeError("needs a closer look")
                 fast.append(_TYPED.decode(line))
                 fast_numbers.append(number)
-            except msgspec.DecodeError:
+            except (msgspec.DecodeError, RecursionError):
                 slow.append((number, line))
     if fast:
         try:
@@ -659,39 +714,169 @@ def _one_batch(batches: list, schema):
     )
 
 
+class Oversized(bytes):
+    """A line over AMPLITUDE_MAX_LINE_BYTES, as its first RAW_LINE_KEEP_BYTES bytes (the line
+    itself is read past, never held); `size` is its full length. parse_lines quarantines
+    it with `reason`."""
+
+    size: int
+    reason: str
+
+
+def _oversized(head: bytes, size: int, limit: int) -> Oversized:
+    line = Oversized(head)
+    line.size = size
+    line.reason = f"line of {size} bytes is over AMPLITUDE_MAX_LINE_BYTES ({limit}): not parsed"
+    return line
+
+
+class MemberTooLarge(Exception):
+    """A gzip member inflates past its budget (a zip bomb?): it is not read further."""
+
+    def __init__(self, budget: int, ratio: float, compressed: int):
+        ratio_text = f"{ratio:g}"
+        super().__init__(
+            f"gzip member inflates past {budget} bytes (AMPLITUDE_MAX_INFLATE_RATIO "
+            f"{ratio_text} x its {compressed} bytes in the zip): a zip bomb? not read further"
+        )
+
+
+@dataclass(frozen=True)
+class ParseLimits:
+    """The parse's bounds in bytes (settings.py; read from the environment per zip)."""
+
+    max_line_bytes: int
+    max_inflate_ratio: float
+    inflate_floor_bytes: int
+    batch_bytes: int
+
+    @classmethod
+    def from_env(cls) -> ParseLimits:
+        return cls(
+            settings.max_line_bytes(),
+            settings.max_inflate_ratio(),
+            settings.inflate_floor_bytes(),
+            settings.batch_bytes(),
+        )
+
+    def member_budget(self, compressed: int) -> int:
+        """How many bytes a member of `compressed` bytes in the zip may inflate to."""
+        return max(int(self.max_inflate_ratio * compressed), self.inflate_floor_bytes)
+
+
 def iter_member_lines(
-    zf: zipfile.ZipFile, name: str, batch_lines: int = BATCH_LINES
+    zf: zipfile.ZipFile,
+    name: str,
+    batch_lines: int = BATCH_LINES,
+    limits: ParseLimits | None = None,
 ) -> Iterator[tuple[int, list[bytes]]]:
-    """(first line number, lines) of a gzip member, `batch_lines` at a time, read in chunks.
-    Raises EOFError/OSError/zlib.error when the member is truncated or corrupt."""
-    with zf.open(name) as raw, gzip.GzipFile(fileobj=raw) as gz:
-        rest, pending, first = b"", [], 1
-        while chunk := gz.read(CHUNK):
-            lines = (rest + chunk).split(b"\n")
-            rest = lines.pop()
-            pending.extend(lines)
-            while len(pending) >= batch_lines:
-                yield first, pending[:batch_lines]
-                pending = pending[batch_lines:]
-                first += batch_lines
-        if rest:
-            pending.append(rest)
-        if pending:
+    """(first line number, lines) of a gzip member, read in chunks: at most `batch_lines`
+    lines and about `batch_bytes` bytes at a time (a batch ends with the line that reaches
+    it), batches of blank lines left out. A line over `max_line_bytes` comes as an
+    Oversized (its head and length): memory is bounded by the batch and one line, whatever
+    the member holds. Raises MemberTooLarge when the member inflates past its budget, and
+    EOFError/OSError/zlib.error when it is truncated or corrupt."""
+    limits = limits or ParseLimits.from_env()
+    info = zf.getinfo(name)
+    budget = limits.member_budget(info.compress_size)
+    max_line, keep, max_batch = (
+        limits.max_line_bytes,
+        settings.RAW_LINE_KEEP_BYTES,
+        limits.batch_bytes,
+    )
+    pending: list[bytes] = []  # the batch being filled, from line `first`
+    pending_bytes, first = 0, 1
+    pieces: list[bytes] = []  # the current line so far (not yet ended by a newline)
+    piece_bytes = 0
+    head: bytes | None = None  # the current line is over max_line: its first bytes ...
+    size = 0  # ... and its length so far
+
+    def extend(data: bytes) -> None:  # more of the current line
+        nonlocal piece_bytes, head, size, pieces
+        if head is not None:
+            size += len(data)
+            if len(head) < keep:
+                head += data[: keep - len(head)]
+            return
+        pieces.append(data)
+        piece_bytes += len(data)
+        if piece_bytes > max_line:  # from now on only its head and length are kept
+            joined = b"".join(pieces)
+            head, size, pieces, piece_bytes = joined[:keep], piece_bytes, [], 0
+
+    def end_line() -> bytes:  # the current line is complete
+        nonlocal piece_bytes, head, size, pieces
+        if head is not None:
+            line = _oversized(head, size, max_line)
+        else:
+            line = pieces[0] if len(pieces) == 1 else b"".join(pieces)
+        pieces, piece_bytes, head, size = [], 0, None, 0
+        return line
+
+    def flush() -> Iterator[tuple[int, list[bytes]]]:
+        nonlocal pending, pending_bytes, first
+        if any(pending):  # a batch of blank lines carries nothing
             yield first, pending
+        first += len(pending)
+        pending, pending_bytes = [], 0
+
+    def add(lines: list[bytes]) -> Iterator[tuple[int, list[bytes]]]:
+        nonlocal pending, pending_bytes
+        pos = 0
+        while pos < len(lines):
+            part = lines[pos : pos + batch_lines - len(pending)]
+            part_bytes = sum(map(len, part))
+            if pending_bytes + part_bytes >= max_batch:  # up to the line that reaches it
+                sizes = list(accumulate(map(len, part), initial=pending_bytes))
+                cut = bisect_left(sizes, max_batch, lo=1)
+                part, part_bytes = part[:cut], sizes[cut] - pending_bytes
+            pending.extend(part)
+            pending_bytes += part_bytes
+            pos += len(part)
+            if len(pending) >= batch_lines or pending_bytes >= max_batch:
+                yield from flush()
+
+    inflated = 0
+    with zf.open(name) as raw, gzip.GzipFile(fileobj=raw) as gz:
+        while chunk := gz.read(CHUNK):
+            inflated += len(chunk)
+            if inflated > budget:
+                raise MemberTooLarge(budget, limits.max_inflate_ratio, info.compress_size)
+            parts = chunk.split(b"\n")
+            if len(parts) == 1:
+                extend(chunk)
+                continue
+            extend(parts[0])
+            lines = [end_line()]
+            middle = parts[1:-1]
+            if middle and max(map(len, middle)) > max_line:
+                middle = [
+                    line if len(line) <= max_line else _oversized(line[:keep], len(line), max_line)
+                    for line in middle
+                ]
+            lines += middle
+            extend(parts[-1])
+            yield from add(lines)
+        if piece_bytes or head is not None:  # the last line had no newline
+            yield from add([end_line()])
+        yield from flush()
 
 
 def iter_batches(
-    zip_path: Path, batch_lines: int = BATCH_LINES
+    zip_path: Path, batch_lines: int = BATCH_LINES, limits: ParseLimits | None = None
 ) -> Iterator[ParsedBatch | MemberFailed]:
     """Every member of an export zip as ParsedBatch items; MemberFailed after the batches
-    of a member that turned out corrupt (see module doc)."""
+    of a member that turned out corrupt or too large when inflated (see module doc)."""
+    limits = limits or ParseLimits.from_env()
     with zipfile.ZipFile(zip_path) as zf:
         for info in zf.infolist():
             if info.is_dir():
                 continue
             try:
-                for first, lines in iter_member_lines(zf, info.filename, batch_lines):
+                for first, lines in iter_member_lines(zf, info.filename, batch_lines, limits):
                     yield parse_lines(info.filename, first, lines)
+            except MemberTooLarge as exc:
+                yield MemberFailed(info.filename, str(exc))
             except (EOFError, OSError, zlib.error, zipfile.BadZipFile) as exc:
                 yield MemberFailed(
                     info.filename, f"corrupt gzip member: {type(exc).__name__}: {exc}"

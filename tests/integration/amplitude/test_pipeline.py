@@ -20,7 +20,12 @@ DAY = date(2024, 8, 1)
 
 @pytest.fixture(autouse=True)
 def _clean():
+    """No fault, and DAY never loaded: each test starts from a new day (a reload that offers
+    less than the day holds is refused, tests/faults/test_amplitude_faults.py)."""
     control({})
+    with pg_connect("source_db") as conn:
+        for table in ("amplitude_event", "amplitude_event_property", "amplitude_quarantine"):
+            conn.execute(f"delete from raw.{table} where export_day = %s", (DAY,))
     yield
     control({})
 

@@ -1,10 +1,13 @@
 -- Daily active users by UTC event day x platform x country (missing values as '(unknown)').
 -- A user is Amplitude's amplitude_id, else user_id, else device_id. Incremental: the days
--- that received events since the last build are recomputed whole from
--- fct_amplitude_event and merged. On BigQuery partitioned by event_date (marts/amplitude
--- folder config).
+-- that received events since the last build, and the days whose event count no longer
+-- matches fct_amplitude_event (events removed or moved by a re-exported export day), are
+-- recomputed whole from fct_amplitude_event; the pre-hook deletes those days first (a group
+-- left without events goes), the merge writes them. On BigQuery partitioned by event_date
+-- (marts/amplitude folder config).
 {{ config(
     unique_key=['event_date', 'platform', 'country'],
+    pre_hook="{{ amplitude_forget_active_users(this, ref('fct_amplitude_event')) }}",
 ) }}
 
 with events as (
@@ -13,8 +16,7 @@ with events as (
 
 {% if is_incremental() %}
 changed_days as (
-    select distinct event_date from events
-    {{ newer_than_last_build('_loaded_at') }}
+    {{ amplitude_changed_event_dates(this, ref('fct_amplitude_event')) }}
 ),
 {% endif %}
 

@@ -1,26 +1,34 @@
--- One row per distinct Amplitude event (insert_id = $insert_id, else uuid), from the first
--- export day that carried it. Incremental merge on insert_id over the staging rows loaded
--- since the last build (a reloaded day is re-merged); a copy re-sent on a later export day
--- is skipped, a backfilled earlier day takes over. On BigQuery partitioned by event_date
--- (marts/amplitude folder config) and clustered by event_type.
+-- One row per distinct Amplitude event (insert_id = $insert_id, else uuid): its first staged
+-- copy (earliest export day, then upload time, archive, member, line), so a copy re-sent on
+-- a later export day is skipped and a backfilled earlier day takes over. Incremental merge
+-- on insert_id: the events staged since the last build and every event kept from a
+-- re-exported export day (macros/amplitude) are recomputed from all their staged copies;
+-- an event that its export day no longer carries moves to its next copy, and with no copy
+-- left the pre-hook deletes it (a day replaced by a smaller one, accept_smaller_day). On
+-- BigQuery partitioned by event_date (marts/amplitude folder config) and clustered by
+-- event_type.
 {{ config(
     unique_key='insert_id',
     cluster_by=['event_type', 'insert_id'],
+    pre_hook="{{ amplitude_forget_events(this, ref('stg_amplitude__event')) }}",
 ) }}
 
-with batch as (
+with staged as (
     select * from {{ ref('stg_amplitude__event') }}
-    {{ newer_than_last_build('_loaded_at') }}
 ),
 
 {% if is_incremental() %}
-already as (
-    select
-        insert_id,
-        export_day
-    from {{ this }}
+changed as (
+    {{ amplitude_changed_events(this, ref('stg_amplitude__event')) }}
 ),
 {% endif %}
+
+batch as (
+    select * from staged
+    {% if is_incremental() %}
+    where insert_id in (select changed.insert_id from changed)
+    {% endif %}
+),
 
 ranked as (
     select
@@ -39,31 +47,27 @@ first_copies as (
 
 final as (
     select
-        first_copies.insert_id,
-        first_copies.event_time,
-        first_copies.event_date,
-        first_copies.event_type,
-        first_copies.user_id,
-        first_copies.device_id,
-        first_copies.platform,
-        first_copies.country,
-        first_copies.wire_insert_id,
-        first_copies.uuid,
-        first_copies.event_id,
-        first_copies.amplitude_id,
-        first_copies.session_id,
-        first_copies.client_event_time,
-        first_copies.server_upload_time,
-        first_copies.os_name,
-        first_copies.city,
-        first_copies.paying,
-        first_copies.export_day,
-        first_copies._loaded_at
+        insert_id,
+        event_time,
+        event_date,
+        event_type,
+        user_id,
+        device_id,
+        platform,
+        country,
+        wire_insert_id,
+        uuid,
+        event_id,
+        amplitude_id,
+        session_id,
+        client_event_time,
+        server_upload_time,
+        os_name,
+        city,
+        paying,
+        export_day,
+        _loaded_at
     from first_copies
-    {% if is_incremental() %}
-    left join already on first_copies.insert_id = already.insert_id
-    where already.insert_id is null or already.export_day >= first_copies.export_day
-    {% endif %}
 )
 
 select * from final
