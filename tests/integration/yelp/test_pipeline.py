@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from include.connections import get_connection, pg_connect
-from tests.helpers import control, failures, run_day
+from tests.helpers import control, failures, reset_yelp, run_day
 
 pytestmark = pytest.mark.integration
 DAY1, DAY2 = date(2024, 6, 1), date(2024, 6, 2)
@@ -28,33 +28,10 @@ YELP_TABLES = (
 )
 
 
-def _reset_yelp():
-    """Forget every earlier Yelp run (source_db and warehouse), so the test is hermetic."""
-    with pg_connect("source_db", autocommit=True) as conn:
-        conn.execute(
-            "truncate oltp.review, oltp.business_holding, oltp.business_category, "
-            "oltp.business_transaction, oltp.business, oltp.city, oltp.category, "
-            "oltp.transaction_type, oltp.yelp_user, raw.yelp_search, raw.yelp_review, "
-            "raw.yelp_business_move, raw.yelp_quarantine, yelp.progress"
-        )
-        conn.execute("delete from lake.exports where table_name = any(%s)", (list(YELP_TABLES),))
-    with pg_connect("warehouse_db", autocommit=True) as wh:
-        for table in YELP_TABLES:
-            wh.execute(f"drop table if exists staging.{table} cascade")
-        for snap in (
-            "snap_business",
-            "snap_business_category",
-            "snap_business_transaction",
-            "snap_yelp_user",
-        ):
-            wh.execute(f"drop table if exists snapshots.{snap} cascade")
-        wh.execute("drop table if exists marts.fct_business_holding cascade")
-
-
 @pytest.fixture(autouse=True)
 def _clean():
     control({})
-    _reset_yelp()
+    reset_yelp()
     yield
     control({})
 
@@ -255,7 +232,7 @@ def test_quota_stop_ends_the_run_with_partial_data_and_the_next_run_completes_it
         partial["yelp_businesses"].fetched.calls + resumed["yelp_businesses"].fetched.calls
     )
 
-    _reset_yelp()
+    reset_yelp()
     single = run_day(day, run_id=f"test-yelp-{uuid.uuid4()}")
     assert not failures(single), failures(single)
     assert _oltp_fingerprint() == stopped_then_resumed
