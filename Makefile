@@ -4,7 +4,8 @@
 #   make run DATE=...    run every DAG for one logical date, in dependency order
 #   make env             print the AIRFLOW_CONN_* exports and settings in force
 #   make lint            ruff + sqlfluff (part of make test)
-#   make up / make down  Airflow UI on 127.0.0.1:8080 / stop what the Makefile started
+#   make up / make down  CeleryExecutor topology, UI on 127.0.0.1:8080 / stop every process
+#   make status          one line per component: running <pid> or stopped
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -25,14 +26,18 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 .PHONY: emulators ui-down manifest compose-tool help deps sysdeps venv services env run demo test lint up down status bench lock clean
 
 help:
-	@sed -n '2,8p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '2,9p' Makefile | sed 's/^# \{0,1\}//'
 
 ## --- installation -----------------------------------------------------------------
 
+# PostgreSQL and Redis (the Celery broker of `make up`) from Debian packages.
 sysdeps:
-	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
-	  echo "installing PostgreSQL from Debian packages"; \
-	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq postgresql >/dev/null; \
+	@missing=""; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	command -v redis-server >/dev/null 2>&1 || missing="$$missing redis-server"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing$$missing from Debian packages"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
 # The dev lock: requirements.txt (what the production image installs) plus the test, lint
@@ -115,12 +120,14 @@ bench: services emulators
 	@$(WITH_ENV) $(PY) benchmarks/amplitude_benchmark.py
 	@export WAREHOUSE=bigquery && $(WITH_ENV) $(PY) benchmarks/bigquery_load_benchmark.py --rows 200000
 
+# The production topology as processes: api-server, scheduler, dag-processor, triggerer and
+# two Celery workers on Redis (docker-compose.yaml's services and settings).
 up: services
-	@$(WITH_ENV) $(PY) -m local.services ui
+	@$(WITH_ENV) $(PY) -m local.services topology
 
-# Stop only the Airflow UI (make up); the other services keep running.
+# Stop only the Airflow components of `make up`; the other services keep running.
 ui-down:
-	@test -x $(PY) && PYTHONPATH=. $(PY) -m local.services ui-down || true
+	@test -x $(PY) && $(WITH_ENV) $(PY) -m local.services topology-down || true
 
 down:
 	@test -x $(PY) && PYTHONPATH=. $(PY) -m local.services down || true

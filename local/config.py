@@ -22,6 +22,7 @@ S3_PORT = int(os.environ.get("ELT_S3_PORT", "59000"))
 SOURCES_PORT = int(os.environ.get("ELT_SOURCES_PORT", "58080"))
 SLACK_PORT = int(os.environ.get("ELT_SLACK_PORT", "58081"))
 AIRFLOW_PORT = int(os.environ.get("ELT_AIRFLOW_PORT", "8080"))
+REDIS_PORT = int(os.environ.get("ELT_REDIS_PORT", "56379"))
 # BigQuery and GCS emulators (started by `make emulators`, own venv in .local/emu-venv).
 BQ_REST_PORT = int(os.environ.get("ELT_BQ_REST_PORT", "59050"))
 BQ_GRPC_PORT = int(os.environ.get("ELT_BQ_GRPC_PORT", "59060"))
@@ -117,28 +118,24 @@ def default_connections() -> dict[str, str]:
 
 
 def default_settings() -> dict[str, str]:
-    """Airflow and pipeline settings of the local stack."""
+    """Airflow and pipeline settings of the local stack: docker-compose.yaml's Airflow
+    settings (CeleryExecutor, broker, result backend, auth) with local hosts and ports,
+    plus where things live on this machine."""
+    from local import topology
+
     airflow_home = STATE_DIR / "airflow"
     return {
+        **topology.airflow_settings(),
         "AIRFLOW_HOME": str(airflow_home),
         "WAREHOUSE": "postgres",
         "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT_ROOT / "dags"),
         "AIRFLOW__CORE__PLUGINS_FOLDER": str(PROJECT_ROOT / "plugins"),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
-        "AIRFLOW__CORE__PARALLELISM": "4",
-        "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": (
-            f"postgresql+psycopg2://{PG_USER}:{PG_PASSWORD}@{HOST}:{PG_PORT}/airflow"
-        ),
+        "AIRFLOW__CORE__PARALLELISM": "8",
         "AIRFLOW__API__BASE_URL": f"http://{HOST}:{AIRFLOW_PORT}",
         "AIRFLOW__API__PORT": str(AIRFLOW_PORT),
         "AIRFLOW__API__HOST": HOST,
-        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://{HOST}:{AIRFLOW_PORT}/execution/",
         "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(airflow_home / "logs"),
         "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "False",
-        # No machine here reaches the internet: cosmos's usage pings only add timeouts.
-        "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
         "PYTHONPATH": str(PROJECT_ROOT),
     }
 

@@ -23,6 +23,131 @@ from datetime import UTC, date
 from pathlib import Path
 
 DAGS_DIR = Path(__file__).resolve().parents[1] / "dags"
+# One file per `make run` process (<pid>.json): the DAG runs it made. A run listed by a
+# process that is gone can never finish (dag.test() runs its tasks in that process).
+OWNED_RUNS_DIR = (
+    Path(
+        __import__("os").environ.get(
+            "ELT_LOCAL_DIR", Path(__file__).resolve().parents[1] / ".local"
+        )
+    )
+    / "run"
+    / "make-run"
+)
+
+
+@contextlib.contextmanager
+def _own_runs():
+    """While dag.test() runs: start each DAG run at the wall clock (dag.test() starts it at
+    the logical date, and the UI then shows a run of "532d 5h") and record it as this
+    process's, for `fail_orphaned_runs`."""
+    import json
+    import os
+
+    import airflow.models.dagrun as dagrun_module
+    from airflow._shared.timezones import timezone
+
+    create = dagrun_module.get_or_create_dagrun
+    owned = OWNED_RUNS_DIR / f"{os.getpid()}.json"
+    owned.parent.mkdir(parents=True, exist_ok=True)
+    runs: list[list[str]] = []
+
+    def get_or_create_at_wall_clock(*args, **kwargs):
+        kwargs["start_date"] = timezone.utcnow()
+        dr = create(*args, **kwargs)
+        # dag.test() reuses the run of an earlier test of the same logical date.
+        dr.start_date, dr.end_date = kwargs["start_date"], None
+        kwargs["session"].flush()
+        runs.append([dr.dag_id, dr.run_id])
+        owned.write_text(json.dumps(runs))
+        return dr
+
+    dagrun_module.get_or_create_dagrun = get_or_create_at_wall_clock
+    try:
+        yield
+    finally:
+        dagrun_module.get_or_create_dagrun = create
+    # Only when every run came back: a stopped run leaves the file to its supervisor.
+    owned.unlink(missing_ok=True)
+
+
+def fail_orphaned_runs(only_pid: int | None = None) -> list[str]:
+    """Mark failed the runs that a `make run` which is gone left queued or running (and
+    their unfinished tasks), so `max_active_runs` never counts them against a later run.
+    A run is orphaned when it was made by dag.test() and no live `make run` owns it.
+    With `only_pid`, only that process's runs (the supervisor, after its child stopped)."""
+    import json
+    import os
+
+    from airflow._shared.timezones import timezone
+    from airflow.models.dagrun import DagRun
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.utils.session import create_session
+    from airflow.utils.state import DagRunState, TaskInstanceState
+    from airflow.utils.types import DagRunTriggeredByType
+
+    live: set[tuple[str, str]] = set()
+    dead: set[tuple[str, str]] = set()
+    files = []
+    for path in OWNED_RUNS_DIR.glob("*.json") if OWNED_RUNS_DIR.exists() else []:
+        pid = int(path.stem)
+        try:
+            owned = {tuple(r) for r in json.loads(path.read_text() or "[]")}
+        except ValueError:
+            owned = set()
+        try:
+            os.kill(pid, 0)
+            alive = True
+        except (ProcessLookupError, PermissionError):
+            alive = False
+        if alive and pid != only_pid:
+            live |= owned
+        else:
+            dead |= owned
+            files.append(path)
+    failed = []
+    now = timezone.utcnow()
+    with create_session() as session:
+        query = session.query(DagRun).filter(
+            DagRun.triggered_by == DagRunTriggeredByType.TEST,
+            DagRun.state.in_([DagRunState.RUNNING, DagRunState.QUEUED]),
+        )
+        for dr in query:
+            key = (dr.dag_id, dr.run_id)
+            if key in live or (only_pid is not None and key not in dead):
+                continue
+            for ti in session.query(TaskInstance).filter(
+                TaskInstance.dag_id == dr.dag_id,
+                TaskInstance.run_id == dr.run_id,
+                TaskInstance.state.is_(None)
+                | TaskInstance.state.notin_([s.value for s in _finished_states()]),
+            ):
+                ti.state = TaskInstanceState.FAILED
+                ti.end_date = now
+            dr.state = DagRunState.FAILED
+            dr.end_date = now
+            failed.append(f"{dr.dag_id} {dr.run_id}")
+    for path in files:
+        path.unlink(missing_ok=True)
+    if failed:
+        print(
+            f"marked failed {len(failed)} DAG run(s) left running by a stopped make run: "
+            + "; ".join(failed),
+            file=sys.stderr,
+        )
+    return failed
+
+
+def _finished_states():
+    from airflow.utils.state import TaskInstanceState
+
+    return {
+        TaskInstanceState.SUCCESS,
+        TaskInstanceState.FAILED,
+        TaskInstanceState.SKIPPED,
+        TaskInstanceState.UPSTREAM_FAILED,
+        TaskInstanceState.REMOVED,
+    }
 
 
 def _asset_uris(condition) -> set[str]:
@@ -228,6 +353,7 @@ def _supervise(argv: list[str]) -> int:
         [sys.executable, "-m", "local.run", "--in-child", *argv], start_new_session=True
     )
     received: list[int] = []
+    status = None
 
     def forward(signum, _frame):
         received.append(signum)
@@ -249,6 +375,9 @@ def _supervise(argv: list[str]) -> int:
     with contextlib.suppress(ProcessLookupError):
         os.killpg(child.pid, signal.SIGKILL)  # whatever the session still holds
     child.wait()
+    if status != 0 or received:
+        # A stopped child leaves its runs running: fail them now, not at the next start.
+        fail_orphaned_runs(only_pid=child.pid)
     if received:
         print(f"stopped by {signal.Signals(received[0]).name}", file=sys.stderr)
         return 128 + received[0]
@@ -267,7 +396,8 @@ def main(argv=None) -> int:
         "--log", type=Path, help="send the task logs to this file; print only the outcome"
     )
     args = parser.parse_args(argv)
-    with _logs_to(args.log):
+    fail_orphaned_runs()
+    with _logs_to(args.log), _own_runs():
         outcome = run_dags(args.date)
     _print_outcome(args.date, outcome, args.log)
     failed = any(o["state"] != "success" for o in outcome.values())

@@ -1,6 +1,6 @@
 """Start, stop and inspect the local services, each on loopback and tracked by PID.
 
-    python -m local.services up|down|status|env|ui|ui-down|emulators
+    python -m local.services up|down|status|env|topology|topology-down|emulators
 
 `up` is idempotent: a service already answering on its port is left alone. `down`
 stops only what `up` started, by the PID it recorded.
@@ -8,6 +8,7 @@ stops only what `up` started, by the PID it recorded.
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 import shutil
@@ -19,6 +20,7 @@ import time
 from pathlib import Path
 
 from local import config as cfg
+from local import topology
 
 PG_DIR = cfg.STATE_DIR / "pg"
 PG_DATA = PG_DIR / "data"
@@ -31,15 +33,23 @@ def _port_open(port: int, host: str = cfg.HOST) -> bool:
         return sock.connect_ex((host, port)) == 0
 
 
-def _wait_port(port: int, name: str, timeout: float = 30.0) -> None:
+def _log_tail(name: str) -> str:
+    log = cfg.LOG_DIR / f"{name}.log"
+    tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
+    return f"Log ({log}) tail:\n{tail}"
+
+
+def _wait_port(
+    port: int, name: str, timeout: float = 30.0, proc: subprocess.Popen | None = None
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if _port_open(port):
             return
+        if proc is not None and proc.poll() is not None:
+            raise SystemExit(f"{name} exited at start (code {proc.returncode}). {_log_tail(name)}")
         time.sleep(0.1)
-    log = cfg.LOG_DIR / f"{name}.log"
-    tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
-    raise SystemExit(f"{name} did not open port {port} within {timeout:.0f}s. Log tail:\n{tail}")
+    raise SystemExit(f"{name} did not open port {port} within {timeout:.0f}s. {_log_tail(name)}")
 
 
 def _pid_file(name: str) -> Path:
@@ -54,46 +64,92 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _spawn(name: str, argv: list[str], port: int, timeout: float = 30.0) -> None:
-    """Start a long-running process in its own session, recording its PID."""
-    if _port_open(port):
-        print(f"  {name:<14} already listening on {cfg.HOST}:{port}")
-        return
+def _group_alive(pgid: int) -> bool:
+    """Whether any process of the session/process group `pgid` is still running."""
+    try:
+        os.killpg(pgid, 0)
+    except (ProcessLookupError, PermissionError):
+        return False
+    return True
+
+
+def _running(name: str) -> int | None:
+    """The PID `up` recorded for `name`, if that process is alive."""
+    pid_file = _pid_file(name)
+    if not pid_file.exists():
+        return None
+    pid = int(pid_file.read_text())
+    return pid if _alive(pid) else None
+
+
+def _spawn(
+    name: str,
+    argv: list[str] | tuple[str, ...],
+    port: int | None,
+    timeout: float = 30.0,
+    env: dict[str, str] | None = None,
+    wait: bool = True,
+) -> subprocess.Popen | None:
+    """Start a long-running process in its own session, recording its PID. Ready when
+    `port` answers (or, with no port, when it is still alive after a few seconds).
+    With wait=False, returns the process for `_await` (None if it was already up)."""
+    if port is not None and _port_open(port):
+        print(f"  {name:<16} already listening on {cfg.HOST}:{port}")
+        return None
+    if port is None and _running(name):
+        print(f"  {name:<16} already running (pid {_running(name)})")
+        return None
     cfg.RUN_DIR.mkdir(parents=True, exist_ok=True)
     cfg.LOG_DIR.mkdir(parents=True, exist_ok=True)
     # Popen dups the handle into the child; the parent's copy is closed once it returns.
     log = open(cfg.LOG_DIR / f"{name}.log", "ab")  # noqa: SIM115
-    env = {**os.environ, "PYTHONPATH": str(cfg.PROJECT_ROOT)}
     proc = subprocess.Popen(
-        argv,
+        list(argv),
         stdout=log,
         stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL,
         start_new_session=True,
         cwd=cfg.PROJECT_ROOT,
-        env=env,
+        env={**os.environ, "PYTHONPATH": str(cfg.PROJECT_ROOT), **(env or {})},
     )
     log.close()
     _pid_file(name).write_text(str(proc.pid))
-    _wait_port(port, name, timeout)
-    print(f"  {name:<14} started on {cfg.HOST}:{port} (pid {proc.pid})")
+    if not wait:
+        return proc
+    _await(name, port, proc, timeout)
+    return None
 
 
-def _stop(name: str, sig: int = signal.SIGTERM) -> None:
+def _await(name: str, port: int | None, proc: subprocess.Popen, timeout: float = 30.0) -> None:
+    if port is not None:
+        _wait_port(port, name, timeout, proc)
+        print(f"  {name:<16} started on {cfg.HOST}:{port} (pid {proc.pid})")
+        return
+    deadline = time.monotonic() + 3
+    while time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.1)
+    if proc.poll() is not None:
+        raise SystemExit(f"{name} exited at start (code {proc.returncode}). {_log_tail(name)}")
+    print(f"  {name:<16} started (pid {proc.pid})")
+
+
+def _stop(name: str, sig: int = signal.SIGTERM, grace: float = 15.0) -> None:
+    """Stop `name`'s whole session (a Celery worker's pool, a task's supervisor and its
+    task process are in it): `sig`, then SIGKILL for what is left after `grace` s."""
     pid_file = _pid_file(name)
     if not pid_file.exists():
         return
     pid = int(pid_file.read_text())
-    if _alive(pid):
-        # Signal the whole session: `airflow standalone` has children (scheduler, workers).
+    if _group_alive(pid):
         os.killpg(pid, sig)
-        for _ in range(300):
-            if not _alive(pid):
-                break
-            time.sleep(0.05)
-        else:
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline and _group_alive(pid):
+            time.sleep(0.1)
+        if _group_alive(pid):
             os.killpg(pid, signal.SIGKILL)
-        print(f"  {name:<14} stopped (pid {pid})")
+            while _group_alive(pid):
+                time.sleep(0.05)
+        print(f"  {name:<16} stopped (pid {pid})")
     pid_file.unlink(missing_ok=True)
 
 
@@ -253,6 +309,8 @@ def _s3_up() -> None:
 def up() -> None:
     print("local services:")
     _pg_up()
+    redis = topology.redis_component()
+    _spawn(redis.name, redis.argv, redis.port)
     _s3_up()
     _spawn(
         "sources",
@@ -377,56 +435,114 @@ def _emu_home() -> Path:
     return home
 
 
-def down() -> None:
-    # SIGINT lets `airflow standalone` stop its scheduler and workers (SIGTERM can orphan them).
-    _stop("airflow", signal.SIGINT)
-    for name in ("bigquery", "gcs", "slack-sink", "sources", "s3"):
-        _stop(name)
-    _pg_down()
+def _airflow_login() -> dict[str, str]:
+    home = Path(os.environ.get("AIRFLOW_HOME", cfg.STATE_DIR / "airflow"))
+    passwords = home / "simple_auth_manager_passwords.json.generated"
+    return json.loads(passwords.read_text()) if passwords.exists() else {}
 
 
-def airflow_ui() -> None:
-    """`airflow standalone` on 127.0.0.1:AIRFLOW_PORT, then print the login."""
-    import json
+def _create_pools() -> None:
+    """The pools the DAGs' API tasks run in (include/runs/pools.py), if it exists."""
+    if (cfg.PROJECT_ROOT / "include" / "runs" / "pools.py").exists():
+        subprocess.run([sys.executable, "-m", "include.runs.pools"], check=True, timeout=300)
+
+
+def topology_up() -> None:
+    """`make up`: the Airflow components of docker-compose.yaml as local processes, on
+    the services `up` started (PostgreSQL, Redis, S3, sources, Slack sink). The Makefile
+    has run the migrations and `airflow db migrate` first."""
     import urllib.request
 
     venv_bin = str(Path(sys.executable).parent)
     os.environ["PATH"] = venv_bin + os.pathsep + os.environ.get("PATH", "")
-    _spawn(
-        "airflow", [str(Path(venv_bin) / "airflow"), "standalone"], cfg.AIRFLOW_PORT, timeout=180
-    )
+    print(f"Airflow (CeleryExecutor, broker redis://{cfg.HOST}:{cfg.REDIS_PORT}):")
+    _create_pools()
+    components = topology.airflow_components()
+    waits = []
+    for component in components:
+        proc = _spawn(component.name, component.argv, component.port, env=component.env, wait=False)
+        if proc is not None:
+            waits.append((component, proc))
+    for component, proc in waits:
+        _await(component.name, component.port, proc, timeout=240)
     url = f"http://{cfg.HOST}:{cfg.AIRFLOW_PORT}"
-    for _ in range(180):
+    deadline = time.monotonic() + 120
+    while True:
         try:
-            with urllib.request.urlopen(f"{url}/api/v2/monitor/health", timeout=2):
+            with urllib.request.urlopen(f"{url}/api/v2/monitor/health", timeout=5):
                 break
-        except OSError:
+        except OSError as exc:
+            if time.monotonic() > deadline:
+                tail = _log_tail("api-server")
+                raise SystemExit(f"api-server not healthy at {url} in 120 s. {tail}") from exc
             time.sleep(1)
-    home = Path(os.environ.get("AIRFLOW_HOME", cfg.STATE_DIR / "airflow"))
-    passwords = home / "simple_auth_manager_passwords.json.generated"
-    login = json.loads(passwords.read_text()) if passwords.exists() else {}
     print(f"Airflow UI: {url}")
-    for user, password in login.items():
+    for user, password in _airflow_login().items():
         print(f"  login: {user} / {password}")
-    print("  DAGs start paused: unpause or trigger them in the UI. Stop with `make down`.")
+    print("  DAGs start paused: unpause or trigger them in the UI. `make status`, `make down`.")
 
 
-def status() -> int:
+def topology_down() -> None:
+    """Stop the Airflow components: the scheduler first (it queues no new task), then the
+    workers (SIGTERM: a warm shutdown finishes running tasks within the grace period)."""
+    order = ["scheduler", "triggerer", "dag-processor", *topology.WORKERS, "api-server"]
+    for name in order:
+        _stop(name, grace=30.0 if name in topology.WORKERS else 15.0)
+    # `airflow standalone`, which earlier versions of `make up` ran.
+    _stop("airflow", signal.SIGINT)
+
+
+def _ports() -> dict[str, int]:
     ports = {
         "postgresql": cfg.PG_PORT,
+        "redis": cfg.REDIS_PORT,
         "s3": cfg.S3_PORT,
         "sources": cfg.SOURCES_PORT,
         "slack-sink": cfg.SLACK_PORT,
-        "airflow": cfg.AIRFLOW_PORT,
+        "api-server": cfg.AIRFLOW_PORT,
+        "scheduler": topology.SCHEDULER_HEALTH_PORT,
+        "triggerer": topology.TRIGGERER_LOG_PORT,
         "bigquery": cfg.BQ_REST_PORT,
         "gcs": cfg.GCS_PORT,
     }
-    down_count = 0
-    for name, port in ports.items():
-        state = "up" if _port_open(port) else "down"
-        down_count += state == "down"
-        print(f"{name:<14} {cfg.HOST}:{port:<6} {state}")
-    return down_count
+    ports.update(topology.WORKER_LOG_PORTS)
+    return ports
+
+
+def down() -> None:
+    topology_down()
+    for name in ("bigquery", "gcs", "slack-sink", "sources", "s3", "redis"):
+        _stop(name)
+    _pg_down()
+    still = [f"{n} ({cfg.HOST}:{p})" for n, p in _ports().items() if _port_open(p)]
+    if still:
+        print("  still listening, not started by `make up` (left alone): " + ", ".join(still))
+
+
+def _pid(name: str) -> int | None:
+    if name == "postgresql":
+        pid_file = PG_DATA / "postmaster.pid"
+        if pid_file.exists():
+            pid = int(pid_file.read_text().split()[0])
+            return pid if _alive(pid) else None
+        return None
+    return _running(name)
+
+
+def status() -> int:
+    """One line per component: `<name> running <pid>` or `<name> stopped`."""
+    stopped = 0
+    ports = _ports()
+    for name in topology.process_names():
+        pid = _pid(name)
+        if pid:
+            print(f"{name} running {pid}")
+        elif name in ports and _port_open(ports[name]):
+            print(f"{name} running ? (port {ports[name]} answers; not started by make)")
+        else:
+            print(f"{name} stopped")
+            stopped += 1
+    return stopped
 
 
 def print_env() -> None:
@@ -440,16 +556,17 @@ def main(argv: list[str]) -> int:
         up()
     elif command == "down":
         down()
-    elif command == "ui":
-        airflow_ui()
+    elif command in ("ui", "topology"):
+        topology_up()
     elif command == "emulators":
         emulators_up()
-    elif command == "ui-down":
-        _stop("airflow", signal.SIGINT)
+    elif command in ("ui-down", "topology-down"):
+        topology_down()
     elif command == "env":
         print_env()
     elif command == "status":
         status()
+        return 0
     else:
         print(__doc__)
         return 2
