@@ -19,7 +19,9 @@ through ``POST /_control`` with a JSON body such as ``{"census": "500"}``,
 ``{"census": "html"}``, the states page keys of local/sources/states_page.py
 (``{"states": "duplicate"}``, ``{"robots": "503"}``...), the Yelp keys of
 local/sources/yelp.py (``{"yelp_version": 2}``...), the Amplitude key
-(``{"amplitude": "400"}``...) or ``{}`` to reset. ``GET /_control`` reports the faults
+(``{"amplitude": "400"}``...), a delay before answering one source
+(``{"delay": {"census": 20}}``: seconds, at most 120; keys census, states, robots, yelp,
+amplitude) or ``{}`` to reset. ``GET /_control`` reports the faults
 and the request counts (``census``, ``states``, ``robots``, ``yelp``, ``yelp_search``,
 ``yelp_reviews``...).
 """
@@ -29,6 +31,7 @@ from __future__ import annotations
 import argparse
 import json
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
@@ -53,6 +56,35 @@ class SourceState:
         self.faults: dict[str, object] = {}
         self.lock = threading.Lock()
         self.requests: dict[str, int] = {}
+
+
+DELAY_SOURCES = ("census", "states", "robots", "yelp", "amplitude")
+MAX_DELAY_SECONDS = 120
+
+
+def _validate_delay(delay) -> str | None:
+    if delay is None:
+        return None
+    if not isinstance(delay, dict) or not set(delay) <= set(DELAY_SOURCES):
+        return f"delay must map some of {DELAY_SOURCES} to seconds"
+    for seconds in delay.values():
+        if not isinstance(seconds, int | float) or not 0 <= seconds <= MAX_DELAY_SECONDS:
+            return f"a delay is 0 to {MAX_DELAY_SECONDS} seconds"
+    return None
+
+
+def _source_of(path: str) -> str | None:
+    if path == "/robots.txt":
+        return "robots"
+    if path.rstrip("/") == "/us-states":
+        return "states"
+    if path.startswith("/data/"):
+        return "census"
+    if path.startswith("/v3/"):
+        return "yelp"
+    if path == "/api/2/export":
+        return "amplitude"
+    return None
 
 
 def make_handler(state: SourceState):
@@ -95,7 +127,8 @@ def make_handler(state: SourceState):
             if not isinstance(faults, dict):
                 return self._send(400, json.dumps({"error": "body must be a JSON object"}))
             problem = (
-                yelp_server.validate_control(faults)
+                _validate_delay(faults.get("delay"))
+                or yelp_server.validate_control(faults)
                 or amplitude_server.validate_control(faults)
                 or states_server.validate_control(faults)
             )
@@ -112,6 +145,9 @@ def make_handler(state: SourceState):
                 return self._send(
                     200, json.dumps({"faults": state.faults, "requests": state.requests})
                 )
+            delay = (state.faults.get("delay") or {}).get(_source_of(url.path))
+            if delay:
+                time.sleep(delay)
             if url.path == "/robots.txt":
                 self._count("robots")
                 fault = state.faults.get("robots")
