@@ -68,10 +68,29 @@ reruns just that node (`dbt run`/`dbt test --select`), not the whole build.
         days = logical_days(context)
         return reconcile_days([run_context(context, day=d) for d in days])
 
+    @task
+    def source_freshness(**context):
+        """dbt source freshness -> timeliness rows in quality.check_results; a stale source
+        fails the task at once (a retry cannot make old data new) and alerts."""
+        from airflow.sdk.exceptions import AirflowFailException
+
+        from include.quality.freshness import StaleSourceError, check_source_freshness
+        from include.runs import run_context, xcom_value
+
+        try:
+            checks = check_source_freshness(run_context(context))
+        except StaleSourceError as exc:
+            raise AirflowFailException(str(exc)) from exc
+        return [xcom_value(c) for c in checks]
+
     @task(outlets=[MARTS_ASSET])
     def publish_marts(**context):
         from include.runs import mark_day
 
         mark_day(context, MARTS_ASSET)
 
-    export_lake() >> load_staging() >> reconcile() >> dbt_task_group() >> publish_marts()
+    staged = export_lake() >> load_staging()
+    staged >> reconcile() >> dbt_task_group() >> publish_marts()
+    # Beside the build: a stale source is reported (and fails this task), the marts of
+    # what did arrive are still built and published.
+    staged >> source_freshness()
