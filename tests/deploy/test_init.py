@@ -135,8 +135,9 @@ def test_the_lake_is_on_a_persistent_s3_service_and_init_runs_the_bootstrap(comp
     s3 = compose["services"]["s3"]
     assert "moto" not in s3["image"] and s3["image"].startswith("chrislusf/seaweedfs:")
     # The data directory is a named volume: a restart keeps the lake and the archive.
-    mounts = [v for v in s3["volumes"] if v.get("target") == "/data"]
-    assert mounts and mounts[0]["type"] == "volume" and mounts[0]["source"] in compose["volumes"]
+    # (docker-compose v1 prints a volume as "source:target:mode".)
+    mounts = [v.split(":") for v in s3["volumes"] if v.split(":")[1] == "/data"]
+    assert mounts and mounts[0][0] in compose["volumes"]
     init_svc = compose["services"]["airflow-init"]
     assert "python -m deploy.init" in " ".join(init_svc["command"])
     for dep in ("postgres", "s3"):
