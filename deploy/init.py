@@ -260,7 +260,8 @@ def main(argv: list[str] | None = None) -> int:
         env["ELT_ANALYST_PASSWORD"],
     )
     setup_lake(env)
-    subprocess.run(["airflow", "db", "migrate"], check=True)
+    # The airflow CLI of this interpreter (the image's, or a venv not on PATH).
+    subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], check=True)
     from include.migrations import migrate
 
     print(f"  source_db migrations applied: {migrate() or 'none pending'}")
