@@ -35,7 +35,10 @@ the local PostgreSQL `warehouse_db`), reconciles Postgres with the warehouse, an
 dbt project: the `dbt` task group has one task per dbt node (snapshots, `stg_` views, marts,
 each model's tests), rendered by cosmos from the manifest; `dbt.dbt_producer_watcher` runs a
 single `dbt build` and the node tasks follow it. Every dbt test result is recorded in
-`quality.check_results`.
+`quality.check_results`. Beside the build, `source_freshness` runs `dbt source freshness` on
+what the load staged: one `freshness_<source>_<table>` row (timeliness) per source table
+with a freshness rule (Yelp's daily holdings, the Amplitude day tables; warn after 36 h,
+error after 72 h without a new staged row).
 
 **On call:** a `reconcile_*` failure means staging lost or duplicated rows: rerun the DAG
 for that day (loads replace the day atomically). `reconcile_raw_day_rows_amplitude_*`
@@ -43,6 +46,10 @@ failing means the raw Amplitude day changed after it was exported (a rerun of
 `amplitude_events`): rerun this DAG for that day. A red `dbt.<model>` task names the model;
 its `dbt:` rows in `quality.check_results` name the failed test. Clearing a red node task
 reruns just that node (`dbt run`/`dbt test --select`), not the whole build.
+A red `source_freshness` means a source table's newest staged row is older than its
+`error_after` (its `freshness_*` row says how old): the source DAG has not delivered (its
+own red runs, or `source_landed_<name>` warns); fix and rerun that source, then this DAG.
+It does not retry, and the marts of what did arrive are still built.
 """,
 ) as dag:
 
@@ -68,10 +75,29 @@ reruns just that node (`dbt run`/`dbt test --select`), not the whole build.
         days = logical_days(context)
         return reconcile_days([run_context(context, day=d) for d in days])
 
+    @task
+    def source_freshness(**context):
+        """dbt source freshness -> timeliness rows in quality.check_results; a stale source
+        fails the task at once (a retry cannot make old data new) and alerts."""
+        from airflow.sdk.exceptions import AirflowFailException
+
+        from include.quality.freshness import StaleSourceError, check_source_freshness
+        from include.runs import run_context, xcom_value
+
+        try:
+            checks = check_source_freshness(run_context(context))
+        except StaleSourceError as exc:
+            raise AirflowFailException(str(exc)) from exc
+        return [xcom_value(c) for c in checks]
+
     @task(outlets=[MARTS_ASSET])
     def publish_marts(**context):
         from include.runs import mark_day
 
         mark_day(context, MARTS_ASSET)
 
-    export_lake() >> load_staging() >> reconcile() >> dbt_task_group() >> publish_marts()
+    staged = export_lake() >> load_staging()
+    staged >> reconcile() >> dbt_task_group() >> publish_marts()
+    # Beside the build: a stale source is reported (and fails this task), the marts of
+    # what did arrive are still built and published.
+    staged >> source_freshness()

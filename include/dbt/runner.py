@@ -158,6 +158,49 @@ def build_and_record(ctx) -> list:
     return checks
 
 
+def source_freshness() -> dict:
+    """`dbt source freshness` for every source with a freshness rule, on the WAREHOUSE
+    target, in-process; returns {"results": [...]} in the shape of target/sources.json,
+    plus what that file leaves out: the sources dbt could not evaluate ("runtime error",
+    with dbt's `message`). dbt writes into a temporary target and log directory, so the
+    manifest the DAGs render from (dbt_project/target) is never rewritten under a parse."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="dbt-freshness-") as tmp:
+        result = _invoke(
+            [
+                "source",
+                "freshness",
+                "--target-path",
+                tmp,
+                "--log-path",
+                tmp,
+                "--output",
+                str(Path(tmp) / "sources.json"),
+            ]
+        )
+    if result.result is None:  # dbt itself failed (profile, connection, project)
+        raise RuntimeError(f"dbt source freshness failed: {result.exception or 'see log'}")
+    out = []
+    for r in result.result.results:
+        node = r.node
+        rules = node.freshness.to_dict() if node.freshness else {}
+        item = {
+            "unique_id": node.unique_id,
+            "status": str(r.status),
+            "criteria": rules,
+            "message": r.message or "",
+        }
+        if getattr(r, "max_loaded_at", None) is not None:
+            item.update(
+                max_loaded_at=r.max_loaded_at.isoformat(),
+                snapshotted_at=r.snapshotted_at.isoformat(),
+                max_loaded_at_time_ago_in_s=r.age,
+            )
+        out.append(item)
+    return {"results": sorted(out, key=lambda i: i["unique_id"])}
+
+
 def _failed_nodes(limit: int = 10) -> str:
     """The nodes the last invocation did not pass, with dbt's message, for the error text."""
     path = PROJECT_DIR / "target" / "run_results.json"

@@ -1,6 +1,7 @@
 """Check results, one row each in `quality.check_results`: the raw-batch suites
-(`include.quality.gx`), dbt tests (`include.dbt.runner`) and the Postgres <-> warehouse
-reconciliation (`include.warehouse.reconcile`). Slack alerts: `include.quality.alerts`."""
+(`include.quality.gx`), dbt tests (`include.dbt.runner`), dbt source freshness
+(`include.quality.freshness`) and the Postgres <-> warehouse reconciliation
+(`include.warehouse.reconcile`). Slack alerts: `include.quality.alerts`."""
 
 from __future__ import annotations
 

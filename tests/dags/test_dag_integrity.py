@@ -134,6 +134,11 @@ def test_every_dbt_node_is_a_task_in_the_warehouse_dag(dagbag):
     # dbt runs only after the warehouse reconciled, and the marts asset only after dbt.
     assert "reconcile" in warehouse.get_task("dbt.dbt_producer_watcher").upstream_task_ids
     assert warehouse.get_task("publish_marts").upstream_task_ids
+    # Source freshness runs on what the load staged, beside the build: a stale source
+    # neither blocks the marts nor is hidden by them.
+    freshness = warehouse.get_task("source_freshness")
+    assert freshness.upstream_task_ids == {"load_staging"}
+    assert not freshness.downstream_task_ids
 
 
 def test_dag_order_puts_producers_before_asset_consumers(dagbag):

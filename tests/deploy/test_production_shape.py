@@ -53,12 +53,34 @@ def test_dockerfile_matches_requirements():
     installs = re.findall(r"pip install[^\n]*", dockerfile)
     assert installs == ["pip install --no-cache-dir -r /opt/airflow/requirements.txt"]
     assert "COPY --chown=airflow:root requirements.txt /opt/airflow/requirements.txt" in dockerfile
+    # The CeleryExecutor's provider is pinned in what the image installs (make lock).
+    assert re.search(
+        r"^apache-airflow-providers-celery==", (ROOT / "requirements.txt").read_text(), re.M
+    ), "pyproject.toml lists apache-airflow-providers-celery: run `make lock`"
+    # What runs in a container, and nothing else of the repository.
+    copied = re.findall(r"^COPY --chown=airflow:root (\S+) ", dockerfile, re.M)
+    assert set(copied) == {
+        "requirements.txt",
+        "dags/",
+        "plugins/",
+        "include/",
+        "dbt_project/",
+        "deploy/",
+    }, copied
 
 
 def test_env_example_lists_every_connection_and_setting():
     names = set(re.findall(r"^([A-Z][A-Z0-9_]*)=", (ROOT / ".env.example").read_text(), re.M))
-    assert {f"AIRFLOW_CONN_{c.upper()}" for c in CONN_IDS} <= names
-    compose_vars = set(re.findall(r"\$\{([A-Z_]+)", (ROOT / "docker-compose.yaml").read_text()))
+    # A connection to a compose service is set in x-airflow-common (from .env variables);
+    # the others come from .env.
+    compose = yaml.safe_load((ROOT / "docker-compose.yaml").read_text())
+    in_compose = set(compose["x-airflow-common"]["environment"])
+    assert {f"AIRFLOW_CONN_{c.upper()}" for c in CONN_IDS} <= names | in_compose
+    assert {"AIRFLOW_CONN_SOURCE_DB", "AIRFLOW_CONN_WAREHOUSE_DB", "AIRFLOW_CONN_LAKE_S3"} <= (
+        in_compose
+    )
+    assert not names & in_compose, "set in both: the compose value would win silently"
+    compose_vars = set(re.findall(r"\$\{([A-Z0-9_]+)", (ROOT / "docker-compose.yaml").read_text()))
     assert compose_vars <= names, compose_vars - names
     assert "WAREHOUSE" in names
 
