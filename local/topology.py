@@ -114,8 +114,11 @@ def compose_variables() -> dict[str, str]:
 
 
 # Settings that are about where things live on this machine, not how Airflow behaves:
-# the local stack sets them itself, whatever the compose file says.
+# the local stack sets them itself, whatever the compose file says. The compose file's
+# connections (AIRFLOW_CONN_*: its pipeline role, its S3 service) are the deployment's;
+# the local stack has its own (local/config.py).
 LOCAL_PATH_SETTINGS = ("PYTHONPATH",)
+CONNECTION_PREFIX = "AIRFLOW_CONN_"
 
 
 def airflow_settings() -> dict[str, str]:
@@ -125,7 +128,7 @@ def airflow_settings() -> dict[str, str]:
     return {
         key: substitute(str(value), variables)
         for key, value in env.items()
-        if key not in LOCAL_PATH_SETTINGS
+        if key not in LOCAL_PATH_SETTINGS and not key.startswith(CONNECTION_PREFIX)
     }
 
 
