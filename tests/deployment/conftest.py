@@ -21,7 +21,7 @@ import requests
 ROOT = Path(__file__).resolve().parents[2]
 STATE = ROOT / ".local" / "deployment"
 
-PORTS = {
+_BASE_PORTS = {
     "ELT_PG_PORT": "54529",
     "ELT_REDIS_PORT": "56579",
     "ELT_S3_PORT": "59500",
@@ -36,6 +36,9 @@ PORTS = {
     "ELT_TRIGGERER_LOG_PORT": "58895",
     "ELT_SCHEDULER_HEALTH_PORT": "58984",
 }
+# Another worktree's deployment tests run beside these with ELT_DEPLOYMENT_PORT_OFFSET.
+_OFFSET = int(os.environ.get("ELT_DEPLOYMENT_PORT_OFFSET", "0"))
+PORTS = {k: str(int(v) + _OFFSET) for k, v in _BASE_PORTS.items()}
 # What the tests need sooner than production does: a dead worker's task is failed after
 # 30 s without heartbeat (Airflow's default: 300 s) and retried 5 s later.
 TEST_SETTINGS = {
