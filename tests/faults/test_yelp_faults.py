@@ -257,8 +257,7 @@ def test_a_rerun_or_backfill_of_an_older_day_keeps_the_newer_current_state():
         reviews = {
             rid: (rating, excerpt)
             for rid, rating, excerpt in conn.execute(
-                "select review_id, rating, text_excerpt from oltp.review "
-                "where review_id = any(%s)",
+                "select review_id, rating, text_excerpt from oltp.review where review_id = any(%s)",
                 (list(edited),),
             )
         }
