@@ -20,31 +20,48 @@ def reset_faults():
 
 
 @pytest.fixture
-def scratch_database(monkeypatch):
-    """A new, empty database on the local PostgreSQL, reachable as the connection id
-    `scratch_db` (an `AIRFLOW_CONN_SCRATCH_DB` for the test), dropped afterwards."""
+def make_scratch_database(monkeypatch):
+    """make(conn_id): a new, empty database on the local PostgreSQL, reachable as the
+    connection `conn_id` (its AIRFLOW_CONN_<ID> set for the test, so it may stand in for
+    `source_db` or `warehouse_db`), dropped afterwards."""
     import json
     import uuid
 
-    from include.connections import get_connection, pg_connect
+    import psycopg
 
-    name = f"scratch_{uuid.uuid4().hex[:12]}"
-    with pg_connect("warehouse_db", autocommit=True) as conn:
-        conn.execute(f'create database "{name}"')
+    from include.connections import get_connection
+
     base = get_connection("warehouse_db")
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_SCRATCH_DB",
-        json.dumps(
-            {
-                "conn_type": "postgres",
-                "host": base.host,
-                "port": base.port,
-                "login": base.login,
-                "password": base.password,
-                "schema": name,
-            }
-        ),
-    )
-    yield "scratch_db"
-    with pg_connect("warehouse_db", autocommit=True) as conn:
-        conn.execute(f'drop database "{name}" with (force)')
+    server = dict(host=base.host, port=base.port, user=base.login, password=base.password)
+    made = []
+
+    def make(conn_id: str) -> str:
+        name = f"scratch_{uuid.uuid4().hex[:12]}"
+        with psycopg.connect(**server, dbname="postgres", autocommit=True) as conn:
+            conn.execute(f'create database "{name}"')
+        made.append(name)
+        monkeypatch.setenv(
+            f"AIRFLOW_CONN_{conn_id.upper()}",
+            json.dumps(
+                {
+                    "conn_type": "postgres",
+                    "host": base.host,
+                    "port": base.port,
+                    "login": base.login,
+                    "password": base.password,
+                    "schema": name,
+                }
+            ),
+        )
+        return conn_id
+
+    yield make
+    with psycopg.connect(**server, dbname="postgres", autocommit=True) as conn:
+        for name in made:
+            conn.execute(f'drop database "{name}" with (force)')
+
+
+@pytest.fixture
+def scratch_database(make_scratch_database):
+    """A new, empty database on the local PostgreSQL, as the connection id `scratch_db`."""
+    return make_scratch_database("scratch_db")
