@@ -204,14 +204,14 @@ class BigQueryWarehouse:
         config = bigquery.QueryJobConfig(default_dataset=self._dataset(settings))
         return bq.query(text, job_config=config).result(timeout=JOB_TIMEOUT_SECONDS)
 
-    def migrate(self, clients_=None) -> list[str]:
+    def migrate(self, connected=None) -> list[str]:
         """Apply the pending DDL files of `self.migrations` to the staging dataset, in
         number order, each recorded (version, SHA-256) in `schema_migrations` once it
         succeeded; refuses (MigrationChanged) when an applied file changed. Returns the
-        files applied."""
+        files applied. `connected`: the (settings, bq, gcs) of `clients()` if at hand."""
         from include.migrations import checksum, pending, verify_applied
 
-        settings, bq, _ = clients_ or clients(self.conn_id)
+        settings, bq, _ = connected or clients(self.conn_id)
         self._ensure_dataset(bq, settings)
         history = f"`{self._dataset(settings)}.{HISTORY_TABLE}`"
         self._script(

@@ -147,6 +147,29 @@ def test_a_new_lake_column_reaches_bigquery_staging_through_a_new_migration_file
     assert rows == [("NM", "Santa Fe", day), ("VT", "Montpelier", day)]
 
 
+def test_a_failed_bigquery_migration_is_not_recorded_and_runs_again_once_fixed(scratch, tmp_path):
+    """BigQuery runs DDL outside transactions: a file that fails is named, not recorded,
+    and runs again whole on the next load (so its statements are repeatable)."""
+    from include.warehouse.bigquery import BigQueryWarehouse, WarehouseLoadError
+
+    settings, bq, dataset = scratch
+    folder = _migrations(tmp_path)
+    added = folder / "W900__state_capital.sql"
+    added.write_text(
+        "alter table state add column if not exists capital string;\n"
+        "alter table no_such_table add column if not exists capital string;\n"
+    )
+    warehouse = BigQueryWarehouse(dataset=dataset, migrations=folder)
+    with pytest.raises(WarehouseLoadError, match=r"W900__state_capital\.sql failed"):
+        warehouse.migrate()
+    history = f"`{settings.project}.{dataset}.schema_migrations`"
+    recorded = [r[0] for r in bq.query(f"select version from {history}").result()]
+    assert "W900__state_capital.sql" not in recorded and recorded
+    added.write_text("alter table state add column if not exists capital string;\n")
+    assert warehouse.migrate() == ["W900__state_capital.sql"]
+    assert _columns(bq, settings.project, dataset, "state")["capital"] == "STRING"
+
+
 def test_a_registered_column_without_a_bigquery_migration_is_refused(scratch):
     """A column added to a lake.py and no DDL file: the load names the column and the
     statement a migration would add, and loads nothing."""
