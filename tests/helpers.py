@@ -168,8 +168,10 @@ def reset_yelp() -> None:
         conn.execute(f"truncate {', '.join(present)}")
         conn.execute("delete from lake.exports where table_name = any(%s)", (list(YELP_TABLES),))
     with pg_connect("warehouse_db", autocommit=True) as wh:
+        # Emptied, not dropped: the staging tables belong to the staging migrations.
         for table in YELP_TABLES:
-            wh.execute(f"drop table if exists staging.{table} cascade")
+            if wh.execute("select to_regclass(%s)", (f"staging.{table}",)).fetchone()[0]:
+                wh.execute(f"truncate staging.{table}")
         for snap in (
             "snap_business",
             "snap_business_category",

@@ -29,6 +29,16 @@ def _registered() -> tuple[LakeTable, ...]:
 TABLES: tuple[LakeTable, ...] = _registered()
 
 
+def table_source(name: str) -> str:
+    """The source whose `lake.py` registers lake table `name` (KeyError naming it when
+    unknown)."""
+    for source in SOURCES:
+        tables = importlib.import_module(f"include.sources.{source}.lake").TABLES
+        if any(t.name == name for t in tables):
+            return source
+    raise KeyError(f"no lake table {name!r} in the registry")
+
+
 def lake_table(name: str) -> LakeTable:
     """The registered lake table `name` (KeyError naming it when unknown)."""
     for table in TABLES:

@@ -72,30 +72,68 @@ def land_batch(
 
 
 def upsert(
-    conn, table: str, key: tuple[str, ...], cols: tuple[str, ...], select: str, params: dict
+    conn,
+    table: str,
+    key: tuple[str, ...],
+    cols: tuple[str, ...],
+    select: str,
+    params: dict,
+    seen_on: str | None = None,
 ) -> int:
     """INSERT INTO oltp.<table> <select> ON CONFLICT DO UPDATE, only where a value changed
-    (`updated_at` moves only then). Returns the rows inserted or changed."""
+    (`updated_at` moves only then). Returns the rows inserted or changed.
+
+    `seen_on` names a date column of `cols` that holds the day whose data the row holds
+    (the select yields the day being normalized). Then a row changes only for a day at or
+    after its own (an older day never rolls back values a newer day wrote; it still inserts
+    rows that do not exist yet), `seen_on` itself is not compared, and a later day with the
+    same values moves `seen_on` forward in a second statement that leaves `updated_at`."""
+    if seen_on is not None and (seen_on not in cols or seen_on in key):
+        raise ValueError(f"seen_on={seen_on!r} must be one of the non-key columns {cols}")
     non_key = [c for c in cols if c not in key]
+    compared = [c for c in non_key if c != seen_on]
+    t = sql.Identifier(table)
+    guard = (
+        sql.SQL("{t}.{s} <= excluded.{s} and ").format(t=t, s=sql.Identifier(seen_on))
+        if seen_on
+        else sql.SQL("")
+    )
     stmt = sql.SQL(
         "insert into oltp.{t} ({cols}) {select} on conflict ({key}) do update set {sets}, "
-        "updated_at = now() where ({old}) is distinct from ({new})"
+        "updated_at = now() where {guard}({old}) is distinct from ({new})"
     ).format(
-        t=sql.Identifier(table),
+        t=t,
         cols=sql.SQL(", ").join(map(sql.Identifier, cols)),
         select=sql.SQL(select),
         key=sql.SQL(", ").join(map(sql.Identifier, key)),
         sets=sql.SQL(", ").join(
             sql.SQL("{c} = excluded.{c}").format(c=sql.Identifier(c)) for c in non_key
         ),
+        guard=guard,
         old=sql.SQL(", ").join(
-            sql.SQL("{t}.{c}").format(t=sql.Identifier(table), c=sql.Identifier(c)) for c in non_key
+            sql.SQL("{t}.{c}").format(t=t, c=sql.Identifier(c)) for c in compared
         ),
         new=sql.SQL(", ").join(
-            sql.SQL("excluded.{c}").format(c=sql.Identifier(c)) for c in non_key
+            sql.SQL("excluded.{c}").format(c=sql.Identifier(c)) for c in compared
         ),
     )
-    return conn.execute(stmt, params).rowcount
+    changed = conn.execute(stmt, params).rowcount
+    if seen_on:
+        s = sql.Identifier(seen_on)
+        conn.execute(
+            sql.SQL(
+                "update oltp.{t} as o set {s} = d.{s} from ({select}) as d "
+                "where ({o_key}) = ({d_key}) and o.{s} < d.{s}"
+            ).format(
+                t=t,
+                s=s,
+                select=sql.SQL(select),
+                o_key=sql.SQL(", ").join(sql.SQL("o.{}").format(sql.Identifier(k)) for k in key),
+                d_key=sql.SQL(", ").join(sql.SQL("d.{}").format(sql.Identifier(k)) for k in key),
+            ),
+            params,
+        )
+    return changed
 
 
 def record_landed_day(conn, source: str, day: date) -> None:

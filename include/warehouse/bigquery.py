@@ -10,7 +10,15 @@ is staged whole or not at all). No partition decorators: no emulator has
 them, and the DELETE + INSERT is what keeps a day's replace atomic (the load-job quota is
 1,500 per table per day; this uses one per table per run).
 
-`staging.<table>` is partitioned by `_lake_day` and clustered on the table's key.
+`staging.<table>` is partitioned by `_lake_day` and clustered on the table's key. The
+tables come from versioned DDL files, include/warehouse/migrations/bigquery/W<NNN>__*.sql,
+which the load applies when pending (`migrate`), recorded with their SHA-256 in
+`staging.schema_migrations`; a changed applied file is refused (MigrationChanged). BigQuery
+runs no DDL on permanent tables inside a transaction, so a file is not atomic: every
+statement in it must be safe to run again ("if not exists"), and a file that failed
+halfway runs again whole. Before loading, every staging table's columns (as a dry run of
+`select *` reports them) must equal the lake registry's, or the load refuses
+(StagingSchemaError: a migration is missing).
 
 Connection `google_cloud_default` (type google_cloud_platform), extras:
   project        the GCP project (or `GOOGLE_CLOUD_PROJECT`)
@@ -26,10 +34,11 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 
 from include.lake import TABLES, lake_location, lake_table, object_key
 from include.lake.table import LakeTable
-from include.warehouse import SchemaDriftError
+from include.warehouse import SchemaDriftError, check_staging_columns
 
 BQ_TYPES = {
     "string": "STRING",
@@ -41,6 +50,11 @@ BQ_TYPES = {
     "timestamp": "TIMESTAMP",
 }
 STAGING_DATASET = "staging"
+MIGRATIONS = Path(__file__).parent / "migrations" / "bigquery"
+MIGRATION_PREFIX = "W"
+HISTORY_TABLE = "schema_migrations"  # in the staging dataset
+# BigQuery's legacy type names (what the API reports) -> the GoogleSQL names of BQ_TYPES.
+_STANDARD_TYPES = {"INTEGER": "INT64", "FLOAT": "FLOAT64", "BOOLEAN": "BOOL"}
 JOB_PREFIX = "elt_load_"
 # Every BigQuery job is waited for at most this long (a stuck job fails the task, with its id).
 JOB_TIMEOUT_SECONDS = float(os.environ.get("ELT_BIGQUERY_JOB_TIMEOUT_SECONDS", "1800"))
@@ -156,14 +170,24 @@ def gcs_key(prefix: str, table: str, day: date, name: str) -> str:
 
 
 class BigQueryWarehouse:
-    def __init__(self, conn_id: str = "google_cloud_default"):
+    def __init__(
+        self,
+        conn_id: str = "google_cloud_default",
+        dataset: str = STAGING_DATASET,
+        migrations: Path = MIGRATIONS,
+    ):
         self.conn_id = conn_id
+        self.dataset = dataset
+        self.migrations = migrations
         self.load_jobs: dict[str, int] = {}  # load jobs issued per table by this instance
 
-    def _ensure(self, bq, settings: GcpSettings, table: LakeTable) -> str:
+    def _dataset(self, settings: GcpSettings) -> str:
+        return f"{settings.project}.{self.dataset}"
+
+    def _ensure_dataset(self, bq, settings: GcpSettings) -> None:
         from google.cloud import bigquery
 
-        dataset = bigquery.Dataset(f"{settings.project}.{STAGING_DATASET}")
+        dataset = bigquery.Dataset(self._dataset(settings))
         dataset.location = settings.location
         # The first call of a load: a down endpoint fails within a minute, not ten.
         bq.create_dataset(
@@ -172,14 +196,96 @@ class BigQueryWarehouse:
             retry=bigquery.DEFAULT_RETRY.with_deadline(CONNECT_DEADLINE_SECONDS),
             timeout=CONNECT_DEADLINE_SECONDS,
         )
-        cols = ", ".join(f"`{c}` {BQ_TYPES[t]}" for c, t in table.columns)
-        ref = f"`{settings.project}.{STAGING_DATASET}.{table.name}`"
-        bq.query(
-            f"create table if not exists {ref} ({cols}, _lake_day DATE, "
-            f"_loaded_at TIMESTAMP) partition by _lake_day "
-            f"cluster by {', '.join(table.key)}"
-        ).result(timeout=JOB_TIMEOUT_SECONDS)
-        return ref
+
+    def _script(self, bq, settings: GcpSettings, text: str):
+        """Run `text` (one statement or a script) with the staging dataset as default."""
+        from google.cloud import bigquery
+
+        config = bigquery.QueryJobConfig(default_dataset=self._dataset(settings))
+        return bq.query(text, job_config=config).result(timeout=JOB_TIMEOUT_SECONDS)
+
+    def migrate(self, connected=None) -> list[str]:
+        """Apply the pending DDL files of `self.migrations` to the staging dataset, in
+        number order, each recorded (version, SHA-256) in `schema_migrations` once it
+        succeeded; refuses (MigrationChanged) when an applied file changed. Returns the
+        files applied. `connected`: the (settings, bq, gcs) of `clients()` if at hand."""
+        from include.migrations import checksum, pending, verify_applied
+
+        settings, bq, _ = connected or clients(self.conn_id)
+        self._ensure_dataset(bq, settings)
+        history = f"`{self._dataset(settings)}.{HISTORY_TABLE}`"
+        self._script(
+            bq,
+            settings,
+            f"create table if not exists {history} "
+            "(version STRING, checksum STRING, applied_at TIMESTAMP)",
+        )
+        # Two loads applying the same file at once both record it: the rows are equal.
+        applied = {
+            r[0]: r[1]
+            for r in self._script(bq, settings, f"select distinct version, checksum from {history}")
+        }
+        for path in verify_applied(applied, self.migrations):
+            self._script(
+                bq,
+                settings,
+                f"update {history} set checksum = '{checksum(path)}' where version = '{path.name}'",
+            )
+        done = []
+        for path in pending(set(applied), self.migrations, MIGRATION_PREFIX):
+            try:
+                self._script(bq, settings, path.read_text())
+            except Exception as exc:
+                raise WarehouseLoadError(
+                    f"BigQuery staging migration {path.name} failed (not recorded: once fixed "
+                    f"it runs again whole, so its statements must be safe to repeat): {exc}"
+                ) from exc
+            self._script(
+                bq,
+                settings,
+                f"insert into {history} (version, checksum, applied_at) values "
+                f"('{path.name}', '{checksum(path)}', CURRENT_TIMESTAMP())",
+            )
+            done.append(path.name)
+        return done
+
+    def staging_columns(self, bq, settings: GcpSettings, tables) -> dict[str, dict | None]:
+        """Table -> {column: GoogleSQL type} of each staging table, or None when it does not
+        exist. From a dry run of `select *` (free on BigQuery): the query engine's view of
+        the table. The emulator's table metadata misses columns added by ALTER TABLE; its
+        dry run does not."""
+        from google.api_core.exceptions import NotFound
+        from google.cloud import bigquery
+
+        found: dict[str, dict | None] = {}
+        for table in tables:
+            try:
+                schema = bq.query(
+                    f"select * from `{self._dataset(settings)}.{table.name}`",
+                    job_config=bigquery.QueryJobConfig(dry_run=True, use_query_cache=False),
+                    timeout=JOB_TIMEOUT_SECONDS,
+                ).schema
+            except NotFound:
+                schema = None
+            found[table.name] = (
+                None
+                if schema is None
+                else {f.name: _STANDARD_TYPES.get(f.field_type, f.field_type) for f in schema}
+            )
+        return found
+
+    def check_staging(self, bq, settings: GcpSettings, tables) -> None:
+        """Raise StagingSchemaError when a staging table's columns differ from the lake
+        registry (names and types, plus _lake_day and _loaded_at)."""
+        check_staging_columns(
+            self.dataset,
+            tables,
+            self.staging_columns(bq, settings, tables),
+            BQ_TYPES,
+            self.migrations,
+            MIGRATION_PREFIX,
+            lambda t, c, ty: f"alter table {t} add column if not exists {c} {ty};",
+        )
 
     def _stage_to_gcs(
         self,
@@ -247,13 +353,15 @@ class BigQueryWarehouse:
         from google.cloud import bigquery
 
         settings, bq, gcs = clients(self.conn_id)
+        self.migrate((settings, bq, gcs))
+        self.check_staging(bq, settings, tables)
         s3, bucket, lake_prefix = lake_location()
         run_tables: dict[str, tuple[str, str, LakeTable]] = {}
         try:
             for table in tables:
-                ref = self._ensure(bq, settings, table)
+                ref = f"`{self._dataset(settings)}.{table.name}`"
                 uris = self._stage_to_gcs(s3, bucket, lake_prefix, gcs, settings, table, day)
-                run_table = f"{settings.project}.{STAGING_DATASET}._load_{table.name}_{day:%Y%m%d}"
+                run_table = f"{self._dataset(settings)}._load_{table.name}_{day:%Y%m%d}"
                 run_tables[table.name] = (ref, run_table, table)
                 job = bq.load_table_from_uri(
                     uris,
@@ -296,7 +404,7 @@ class BigQueryWarehouse:
     def _row(self, template: str):
         """First row of a query; `{t}` in the template is replaced by the staging dataset."""
         settings, bq, _ = clients(self.conn_id)
-        sql = template.format(t=f"`{settings.project}.{STAGING_DATASET}`")
+        sql = template.format(t=f"`{self._dataset(settings)}`")
         return next(iter(bq.query(sql).result(timeout=JOB_TIMEOUT_SECONDS)))
 
     def staging_current_count(self, table: str) -> int:
@@ -307,10 +415,7 @@ class BigQueryWarehouse:
 
     def staging_days(self, table: str) -> list[date]:
         settings, bq, _ = clients(self.conn_id)
-        sql = (
-            f"select distinct _lake_day from `{settings.project}.{STAGING_DATASET}.{table}` "
-            f"order by 1"
-        )
+        sql = f"select distinct _lake_day from `{self._dataset(settings)}.{table}` order by 1"
         return [r[0] for r in bq.query(sql).result(timeout=JOB_TIMEOUT_SECONDS)]
 
     def staging_day_stats(self, table: str, day: date, column: str | None = None):

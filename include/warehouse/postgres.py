@@ -1,21 +1,29 @@
 """Local warehouse target: PostgreSQL `warehouse_db`, schema `staging`.
 
 Each lake table lands in `staging.<table>` with `_lake_day`; loading day D deletes D's rows
-and COPYs the day's Parquet file in one transaction, so a rerun leaves the same rows. The
-Parquet schema must equal the registered one: drift fails with a clear message.
+and COPYs the day's Parquet file, every table in one transaction, so a rerun leaves the
+same rows. The staging tables come from the versioned migrations
+include/warehouse/migrations/W<NNN>__*.sql (`STAGING_MIGRATIONS`, applied by
+`python -m include.migrations` and by the load itself when pending, recorded in
+`public.warehouse_migrations`); the load refuses when a staging table's columns differ
+from the lake registry (a migration is missing), and when a Parquet file's schema does.
 """
 
 from __future__ import annotations
 
 import io
 from datetime import date
+from pathlib import Path
 
 from psycopg import sql
 
 from include.lake import TABLES, lake_location, lake_table, object_key
 from include.lake.table import LakeTable
-from include.warehouse import SchemaDriftError
+from include.migrations import MigrationSet, migrate_set
+from include.warehouse import SchemaDriftError, check_staging_columns
 
+# Registry type -> the PostgreSQL type as the catalog spells it (format_type), which is
+# also valid DDL.
 PG_TYPES = {
     "string": "text",
     "bool": "boolean",
@@ -23,41 +31,74 @@ PG_TYPES = {
     "int64": "bigint",
     "float64": "double precision",
     "date": "date",
-    "timestamp": "timestamptz",
+    "timestamp": "timestamp with time zone",
 }
+STAGING_MIGRATIONS = MigrationSet(
+    "warehouse_db staging",
+    "warehouse_db",
+    Path(__file__).parent / "migrations",
+    "public.warehouse_migrations",
+    "W",
+)
+
+
+def staging_columns(conn, schema: str = "staging") -> dict[str, dict[str, str]]:
+    """Table -> {column: type} of every table in `schema`, as the catalog has them."""
+    found: dict[str, dict[str, str]] = {}
+    for table, column, type_name in conn.execute(
+        "select c.relname, a.attname, format_type(a.atttypid, a.atttypmod) "
+        "from pg_attribute as a join pg_class as c on a.attrelid = c.oid "
+        "join pg_namespace as n on c.relnamespace = n.oid "
+        "where n.nspname = %s and c.relkind in ('r', 'p') and a.attnum > 0 "
+        "and not a.attisdropped order by c.relname, a.attnum",
+        (schema,),
+    ):
+        found.setdefault(table, {})[column] = type_name
+    return found
 
 
 class PostgresWarehouse:
-    def __init__(self, conn_id: str = "warehouse_db"):
+    def __init__(
+        self,
+        conn_id: str = "warehouse_db",
+        migrations: MigrationSet = STAGING_MIGRATIONS,
+        tables: tuple[LakeTable, ...] = TABLES,
+    ):
         self.conn_id = conn_id
+        self.migrations = migrations
+        self.tables = tables
 
-    def _ensure(self, conn, table: LakeTable) -> None:
-        cols = sql.SQL(", ").join(
-            sql.SQL("{} {}").format(sql.Identifier(c), sql.SQL(PG_TYPES[t]))
-            for c, t in table.columns
-        )
-        conn.execute("create schema if not exists staging")
-        conn.execute(
-            sql.SQL(
-                "create table if not exists staging.{} ({}, _lake_day date not null, "
-                "_loaded_at timestamptz not null default now())"
-            ).format(sql.Identifier(table.name), cols)
-        )
-        conn.execute(
-            sql.SQL("create index if not exists {} on staging.{} (_lake_day)").format(
-                sql.Identifier(f"{table.name}_lake_day"), sql.Identifier(table.name)
-            )
+    def migrate(self) -> list[str]:
+        """Apply the pending staging migrations on this warehouse; returns their names."""
+        return migrate_set(self.migrations, self.conn_id)
+
+    def check_staging(self, conn) -> None:
+        """Raise StagingSchemaError when a staging table's columns differ from the lake
+        registry (names and types, plus _lake_day and _loaded_at)."""
+        check_staging_columns(
+            "staging",
+            self.tables,
+            staging_columns(conn),
+            PG_TYPES,
+            self.migrations.directory,
+            self.migrations.prefix,
+            lambda t, c, ty: f"alter table staging.{t} add column {c} {ty};",
         )
 
     def load_day(self, day: date) -> dict[str, int]:
+        """Day D of every table, whole or not at all (one transaction); pending staging
+        migrations are applied first, and a staging table that differs from the registry
+        stops the load before anything is read or deleted."""
         import pyarrow.parquet as pq
 
         from include.connections import pg_connect
 
+        self.migrate()
         s3, bucket, prefix = lake_location()
         loaded = {}
         with pg_connect(self.conn_id) as conn:
-            for table in TABLES:
+            self.check_staging(conn)
+            for table in self.tables:
                 key = object_key(prefix, table.name, day)
                 body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
                 parquet = pq.ParquetFile(io.BytesIO(body))
@@ -65,11 +106,12 @@ class PostgresWarehouse:
                 if not parquet.schema_arrow.equals(expected):
                     raise SchemaDriftError(
                         f"s3://{bucket}/{key}: schema {parquet.schema_arrow} differs from the "
-                        f"registered schema {expected}; add the column deliberately"
+                        f"registered schema {expected}; add the column deliberately (to "
+                        "include/sources/<name>/lake.py, with a staging migration in "
+                        f"{self.migrations.directory})"
                     )
                 cols = [c for c, _ in table.columns]
                 with conn.transaction():
-                    self._ensure(conn, table)
                     conn.execute(
                         sql.SQL("delete from staging.{} where _lake_day = %s").format(
                             sql.Identifier(table.name)

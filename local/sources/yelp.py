@@ -25,9 +25,13 @@ The data is deterministic, from (county FIPS, business index, data version):
   ``yelp_id("moved", old id)``. Searches list the old id.
 * Data version 2 changes rating and price of the businesses with
   ``_h(id, "v2") % 10 == 0`` (see ``changed_in_v2``).
+* Data version 3 is version 2 plus edits Yelp makes to the rest of what it serves: the
+  titles of ``V3_TITLES``' categories, the name and picture of users with
+  ``_h("user", index, "v3") % 4 == 0`` (``user_changed_in_v3``), and the text and rating of
+  reviews with ``_h(review id, "v3") % 3 == 0`` (``review_edited_in_v3``).
 
 Scenario keys of ``POST /_control`` (all reset by ``{}``, as is the Yelp call counter):
-``yelp_version`` (1 or 2), ``yelp_daily_quota`` (N calls, then 429
+``yelp_version`` (1, 2 or 3), ``yelp_daily_quota`` (N calls, then 429
 ``ACCESS_LIMIT_REACHED``), ``yelp_rps_429_every`` (every Nth call answers 429
 ``TOO_MANY_REQUESTS_PER_SECOND``), ``"yelp": "500"`` (every call answers 500
 ``INTERNAL_ERROR``, like the Census ``"500"`` fault). Every ``/v3/`` call counts, whatever
@@ -111,6 +115,8 @@ STREETS = [
     "Park Blvd",
     "Mill Rd",
 ]
+# Version 3 renames these category titles (the alias stays), as Yelp does now and then.
+V3_TITLES = {"coffee": "Coffee & Tea Shops", "bbq": "Barbecue", "diners": "Classic Diners"}
 CITY_SUFFIXES = ["", "ville", " Springs", " City"]
 SPECIAL_CITIES = {"Doña Ana County": "Las Cruces"}
 FIRST_NAMES = [
@@ -181,6 +187,14 @@ def new_id_of(business_id: str) -> str:
 
 def changed_in_v2(business_id: str) -> bool:
     return _h(business_id, "v2") % 10 == 0
+
+
+def user_changed_in_v3(index: int) -> bool:
+    return _h("user", index, "v3") % 4 == 0
+
+
+def review_edited_in_v3(review_id: str) -> bool:
+    return _h(review_id, "v3") % 3 == 0
 
 
 def next_utc_midnight(now: datetime | None = None) -> str:
@@ -268,6 +282,8 @@ class YelpWorld:
         if version >= 2 and changed_in_v2(business_id):
             rating = rating + 0.5 if rating < 5.0 else 4.5
             price = "$$" if price is None else "$" * (len(price) + 1) if len(price) < 4 else "$$$"
+        if version >= 3:
+            categories = [(a, V3_TITLES.get(a, t)) for a, t in categories]
         review_count = 0 if h("norev") % 20 == 0 else 1 + h("reviews") % 400
         tx_bits = h("tx") % 8
         transactions = [t for bit, t in enumerate(TRANSACTIONS) if tx_bits >> bit & 1]
@@ -321,8 +337,9 @@ class YelpWorld:
             body["price"] = price
         return body
 
-    def reviews(self, business_id: str) -> dict:
-        """Reviews of `business_id` (a current id: a new id of a moved business works)."""
+    def reviews(self, business_id: str, version: int = 1) -> dict:
+        """Reviews of `business_id` (a current id: a new id of a moved business works).
+        Version 3 edits some reviews (text and rating) and some users."""
         old_id = self.moved_to.get(business_id, business_id)
         business = self.business(old_id)
         count = business["review_count"]
@@ -334,7 +351,10 @@ class YelpWorld:
                 user = (user + 1) % USER_POOL
             used_users.add(user)
             review_id = yelp_id("review", old_id, k)
-            stars = round(business["rating"]) + (_h(old_id, k, "stars") % 3) - 1
+            stars = max(1, min(5, round(business["rating"]) + (_h(old_id, k, "stars") % 3) - 1))
+            text = REVIEW_TEXTS[_h(old_id, k, "text") % len(REVIEW_TEXTS)]
+            if version >= 3 and review_edited_in_v3(review_id):
+                stars, text = stars % 5 + 1, f"Update: {text}"
             created = datetime(2015, 1, 1) + timedelta(
                 seconds=_h(old_id, k, "time") % (5 * 365 * 86400)
             )
@@ -344,27 +364,32 @@ class YelpWorld:
                     "url": f"https://www.yelp.com/biz/{quote(business['alias'])}?adjust_creative="
                     f"local-client-id&hrid={review_id}&utm_campaign=yelp_api_v3"
                     "&utm_medium=api_v3_business_reviews&utm_source=local-client-id",
-                    "text": REVIEW_TEXTS[_h(old_id, k, "text") % len(REVIEW_TEXTS)],
-                    "rating": max(1, min(5, stars)),
+                    "text": text,
+                    "rating": stars,
                     # Yelp documents review times as local Pacific time, without an offset.
                     "time_created": created.strftime("%Y-%m-%d %H:%M:%S"),
-                    "user": user_object(user),
+                    "user": user_object(user, version),
                 }
             )
         out.sort(key=lambda r: r["time_created"], reverse=True)
         return {"reviews": out, "total": count, "possible_languages": ["en"]}
 
 
-def user_object(index: int) -> dict:
+def user_object(index: int, version: int = 1) -> dict:
+    """A reviewer; in version 3 some users changed their name and picture."""
     uid = yelp_id("user", index)
     first = FIRST_NAMES[index % len(FIRST_NAMES)]
-    initial = "ABCDEFGHIJKLMNOPRSTVWZ"[_h("user", index, "initial") % 22]
+    position = _h("user", index, "initial") % 22
+    avatar = yelp_id("avatar", index)
+    if version >= 3 and user_changed_in_v3(index):
+        position, avatar = (position + 1) % 22, yelp_id("avatar", index, "v3")
+    initial = "ABCDEFGHIJKLMNOPRSTVWZ"[position]
     return {
         "id": uid,
         "profile_url": f"https://www.yelp.com/user_details?userid={uid}",
         "image_url": None
         if index % 5 == 0
-        else f"https://s3-media2.fl.yelpcdn.com/photo/{yelp_id('avatar', index)}/o.jpg",
+        else f"https://s3-media2.fl.yelpcdn.com/photo/{avatar}/o.jpg",
         "name": f"{first} {initial}.",
     }
 
@@ -383,8 +408,8 @@ def validate_control(payload: dict) -> str | None:
         value = payload[key]
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             return f"{key} must be a non-negative integer, got {value!r}"
-        if key == "yelp_version" and value not in (1, 2):
-            return "yelp_version must be 1 or 2"
+        if key == "yelp_version" and value not in (1, 2, 3):
+            return "yelp_version must be 1, 2 or 3"
         if key == "yelp_rps_429_every" and value == 0:
             return "yelp_rps_429_every must be >= 1"
     for key in LIST_KEYS:
@@ -539,7 +564,7 @@ class YelpService:
                     error("BUSINESS_NOT_FOUND", "The requested business could not be found."),
                     headers,
                 )
-            body = self.world.reviews(business_id)
+            body = self.world.reviews(business_id, version)
             kind = faults.get("yelp_bad_reviews", {}).get(business_id)
             return 200, spoil_reviews(body, kind) if kind else body, headers
         return 404, error("NOT_FOUND", "Resource could not be found."), headers

@@ -108,14 +108,11 @@ def test_every_column_of_every_built_relation_is_documented(manifest):
     compares information_schema's columns with the manifest's documented columns."""
     from include.connections import pg_connect
     from include.dbt.runner import run_dbt
-    from include.lake import TABLES
     from include.warehouse.postgres import PostgresWarehouse
 
-    # On a fresh stack no load has created the staging tables the sources read yet: create
-    # them (empty) the way the warehouse load does, so the build has its inputs.
-    with pg_connect("warehouse_db", autocommit=True) as conn:
-        for table in TABLES:
-            PostgresWarehouse()._ensure(conn, table)
+    # On a fresh stack no load has run yet: the staging migrations create the (empty)
+    # staging tables the sources read, so the build has its inputs.
+    PostgresWarehouse().migrate()
     run_dbt(["build", "--exclude", "resource_type:test", "--quiet"])
     nodes = _nodes(manifest, "model", "snapshot")
     with pg_connect("warehouse_db") as conn:

@@ -169,22 +169,57 @@ def _clean():
 # --- 1. an older day never rolls back the present ---------------------------------------
 
 
+def _titles(listings: dict) -> dict[str, str]:
+    """Category alias -> title, as the listings carry them."""
+    return {c["alias"]: c["title"] for b in listings.values() for c in b["categories"]}
+
+
+def _review_values(reviews: dict[str, list[dict]]) -> dict[str, tuple]:
+    """Review id -> (rating, the first 160 characters of its text: the OLTP excerpt)."""
+    return {r["id"]: (r["rating"], r["text"][:160]) for rs in reviews.values() for r in rs}
+
+
+def _user_values(reviews: dict[str, list[dict]]) -> dict[str, tuple]:
+    """User id -> (name, profile URL, picture URL) of the reviews' authors."""
+    return {
+        r["user"]["id"]: (r["user"]["name"], r["user"]["profile_url"], r["user"]["image_url"])
+        for rs in reviews.values()
+        for r in rs
+    }
+
+
 def test_a_rerun_or_backfill_of_an_older_day_keeps_the_newer_current_state():
+    """Version 1 on D1, version 3 (version 2's prices and ratings plus renamed category
+    titles, renamed users, edited reviews) on D2, then D1 again and D0: the present is D2's
+    everywhere, and the older days still add their history (holdings)."""
     d0, d1, d2 = date(2025, 3, 1), date(2025, 3, 2), date(2025, 3, 3)
     v1 = _wire_listings()
-    control({"yelp_version": 2})
-    v2 = _wire_listings()
+    sample = sorted({bid for _, bid in v1})[:150]
+    reviews_v1 = {bid: _wire_reviews(bid)[1] for bid in sample}
+    control({"yelp_version": 3})
+    v3 = _wire_listings()
+    reviews_v3 = {bid: _wire_reviews(bid)[1] for bid in sample}
     changed = {
         key[1]
-        for key, business in v2.items()
+        for key, business in v3.items()
         if (business.get("price"), business["rating"]) != (v1[key].get("price"), v1[key]["rating"])
     }
-    assert changed, "the stand-in's version 2 must change some businesses"
+    assert changed, "the stand-in's version 3 must change some businesses"
     final = {bid: _wire_reviews(bid)[0] for bid in changed}
+    retitled = {a: t for a, t in _titles(v3).items() if _titles(v1)[a] != t}
+    edited = {
+        rid: v
+        for rid, v in _review_values(reviews_v3).items()
+        if _review_values(reviews_v1)[rid] != v
+    }
+    renamed = {
+        uid: v for uid, v in _user_values(reviews_v3).items() if _user_values(reviews_v1)[uid] != v
+    }
+    assert retitled and edited and renamed, "version 3 must edit titles, reviews and users"
 
     control({})  # version 1
     _run(d1)
-    control({"yelp_version": 2})
+    control({"yelp_version": 3})
     _run(d2)
     control({})  # version 1 again: a rerun of D1, then a backfill of D0 (never run)
     _, rerun = _run(d1)
@@ -195,7 +230,7 @@ def test_a_rerun_or_backfill_of_an_older_day_keeps_the_newer_current_state():
         return len(business["price"]) if business.get("price") else None
 
     by_id_v1 = {bid: b for (_, bid), b in v1.items()}
-    by_id_v2 = {bid: b for (_, bid), b in v2.items()}
+    by_id_v3 = {bid: b for (_, bid), b in v3.items()}
     with pg_connect("source_db") as conn:
         current = {
             bid: (price_level, changed_on)
@@ -213,16 +248,44 @@ def test_a_rerun_or_backfill_of_an_older_day_keeps_the_newer_current_state():
                 (list(final.values()),),
             )
         }
-    repriced = {bid for bid in changed if level(by_id_v1[bid]) != level(by_id_v2[bid])}
+        titles = dict(
+            conn.execute(
+                "select category_alias, title from oltp.category where category_alias = any(%s)",
+                (list(retitled),),
+            ).fetchall()
+        )
+        reviews = {
+            rid: (rating, excerpt)
+            for rid, rating, excerpt in conn.execute(
+                "select review_id, rating, text_excerpt from oltp.review where review_id = any(%s)",
+                (list(edited),),
+            )
+        }
+        users = {
+            uid: (name, profile, image)
+            for uid, name, profile, image in conn.execute(
+                "select user_id, user_name, profile_url, image_url from oltp.yelp_user "
+                "where user_id = any(%s)",
+                (list(renamed),),
+            )
+        }
+    repriced = {bid for bid in changed if level(by_id_v1[bid]) != level(by_id_v3[bid])}
     assert repriced
     for old_id in changed:
         bid = final[old_id]
-        assert current[bid][0] == level(by_id_v2[old_id]), (old_id, current[bid])
+        assert current[bid][0] == level(by_id_v3[old_id]), (old_id, current[bid])
         if old_id in repriced:
             assert current[bid][1] == d2, (old_id, current[bid])  # the change is D2's
         assert holdings[(bid, d0)] == by_id_v1[old_id]["rating"], old_id
         assert holdings[(bid, d1)] == by_id_v1[old_id]["rating"], old_id
-        assert holdings[(bid, d2)] == by_id_v2[old_id]["rating"], old_id
+        assert holdings[(bid, d2)] == by_id_v3[old_id]["rating"], old_id
+    # Each kind named at once: which of the newer day's values an older day rolled back.
+    rolled_back = {
+        "category titles": sorted(a for a, t in retitled.items() if titles.get(a) != t),
+        "reviews": sorted(r for r, v in edited.items() if reviews.get(r) != v),
+        "users": sorted(u for u, v in renamed.items() if users.get(u) != v),
+    }
+    assert rolled_back == {"category titles": [], "reviews": [], "users": []}
 
 
 # --- 2. one malformed record is quarantined, not the day --------------------------------

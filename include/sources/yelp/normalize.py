@@ -3,9 +3,10 @@ untouched). Only businesses whose final id is known (`yelp.ready_search`) are no
 moved ids (301) resolve to the new id.
 
 Days may be normalized out of order (a rerun or a backfill of an older day): the present
-(a business's described values, its current bridge links, its city's county) is the latest
-day's. `seen_on` on oltp.business and oltp.city is the latest day a row was seen; a day
-before it adds its history (its holding, new rows) and changes nothing else."""
+(a business's described values, its current bridge links, its city's county, a category's
+title, a user, a review) is the latest day's. `seen_on` on oltp.business, city, category,
+yelp_user and review is the latest day a row was seen; a day before it adds its history
+(its holding, new rows) and changes nothing else."""
 
 from __future__ import annotations
 
@@ -58,9 +59,10 @@ def normalize_yelp(conn, day: date) -> dict[str, int]:
             conn,
             "category",
             ("category_alias",),
-            ("category_alias", "title"),
+            ("seen_on", "category_alias", "title"),
             read_sql(__file__, "category"),
             p,
+            seen_on="seen_on",
         )
         changed["oltp.transaction_type"] = conn.execute(
             read_sql(__file__, "transaction_type"), p
@@ -71,17 +73,27 @@ def normalize_yelp(conn, day: date) -> dict[str, int]:
             conn,
             "yelp_user",
             ("user_id",),
-            ("user_id", "user_name", "profile_url", "image_url"),
+            ("user_id", "user_name", "profile_url", "image_url", "seen_on"),
             read_sql(__file__, "yelp_user"),
             p,
+            seen_on="seen_on",
         )
         changed["oltp.review"] = upsert(
             conn,
             "review",
             ("review_id",),
-            ("review_id", "business_id", "user_id", "rating", "created_at", "text_excerpt"),
+            (
+                "review_id",
+                "business_id",
+                "user_id",
+                "rating",
+                "created_at",
+                "seen_on",
+                "text_excerpt",
+            ),
             read_sql(__file__, "review"),
             p,
+            seen_on="seen_on",
         )
         changed["oltp.business_holding"] = upsert(
             conn,

@@ -59,3 +59,71 @@ def test_an_applied_file_that_changed_is_refused(scratch):
     with pytest.raises(MigrationChanged, match=r"V001__one\.sql"):
         migrate(directory=folder, table=f"{schema}.schema_migrations")
     assert "two" not in _tables(schema)  # nothing runs after a refusal
+
+
+def test_v013_gives_existing_yelp_rows_the_latest_landed_day_that_carries_them(
+    scratch_database, tmp_path
+):
+    """A database at V012 with Yelp rows: V013's seen_on is the latest raw day that carries
+    each category, user and review (the days written here), else 1900-01-01."""
+    import shutil
+    from datetime import date
+
+    from include.migrations import MIGRATIONS, migrate
+
+    for path in MIGRATIONS.glob("V*.sql"):
+        if path.name < "V013":
+            shutil.copy(path, tmp_path)
+    assert migrate(scratch_database, directory=tmp_path)[-1] == "V012__alert_outbox_delivery.sql"
+    d1, d2, d3 = date(2030, 1, 1), date(2030, 1, 2), date(2030, 1, 3)
+    with pg_connect(scratch_database, autocommit=True) as conn:
+        search = (
+            "insert into raw.yelp_search (logical_date, county_fips, business_id, "
+            "search_offset, categories) values (%s, '35013', 'b1', 0, %s::jsonb)"
+        )
+        conn.execute(search, (d1, '[["cafes", "Cafes"], ["bbq", "Barbeque"]]'))
+        conn.execute(search, (d2, '[["cafes", "Cafes"]]'))
+        conn.execute(
+            "insert into oltp.category (category_alias, title) values "
+            "('cafes', 'Cafes'), ('bbq', 'Barbeque'), ('gone', 'Not in raw')"
+        )
+        conn.execute(
+            "insert into oltp.business (business_id, business_name, changed_on, seen_on) "
+            "values ('b1', 'B', %s, %s)",
+            (d1, d2),
+        )
+        conn.execute("insert into oltp.yelp_user (user_id) values ('u1'), ('u2'), ('u3')")
+        review = (
+            "insert into raw.yelp_review (logical_date, business_id, review_id, user_id) "
+            "values (%s, 'b1', %s, %s)"
+        )
+        for day, review_id, user_id in ((d1, "r1", "u1"), (d3, "r1", "u1"), (d2, "r2", "u2")):
+            conn.execute(review, (day, review_id, user_id))
+        conn.execute(
+            "insert into oltp.review (review_id, business_id, user_id) values "
+            "('r1', 'b1', 'u1'), ('r2', 'b1', 'u2'), ('r3', 'b1', 'u3')"
+        )
+
+    assert migrate(scratch_database) == ["V013__yelp_seen_on_rest.sql"]
+    old = date(1900, 1, 1)
+    with pg_connect(scratch_database) as conn:
+        seen = {
+            table: dict(conn.execute(f"select {key}, seen_on from oltp.{table}").fetchall())
+            for table, key in (
+                ("category", "category_alias"),
+                ("yelp_user", "user_id"),
+                ("review", "review_id"),
+            )
+        }
+        nullable = conn.execute(
+            "select table_name, is_nullable from information_schema.columns "
+            "where table_schema = 'oltp' and column_name = 'seen_on'"
+        ).fetchall()
+    assert seen == {
+        "category": {"cafes": d2, "bbq": d1, "gone": old},
+        "yelp_user": {"u1": d3, "u2": d2, "u3": old},
+        "review": {"r1": d3, "r2": d2, "r3": old},
+    }
+    assert sorted(nullable) == [
+        (t, "NO") for t in ("business", "category", "city", "review", "yelp_user")
+    ]
