@@ -66,13 +66,13 @@ day was not done two hours after its run was due: see the run's grid.
         return census.run_check(logical_day(context), run_context(context), landed["batch_id"])
 
     @task(outlets=[COUNTY_POPULATION_ASSET], execution_timeout=timedelta(minutes=15))
-    def normalize(landed, **context):
+    def normalize(checked, **context):
         from include.runs import logical_day, mark_day, xcom_value
         from include.sources import census
 
-        result = census.run_normalize(logical_day(context), landed["batch_id"])
+        # The batch `check` passed: a batch landed since (a cleared `land`) is refused.
+        result = census.run_normalize(logical_day(context), checked["batch_id"])
         mark_day(context, COUNTY_POPULATION_ASSET)
         return xcom_value(result)
 
-    landed = land(extract())
-    check(landed) >> normalize(landed)
+    normalize(check(land(extract())))

@@ -52,8 +52,8 @@ def _stages(dag_id: str, source, day: date, stage):
     if dag_id in ("states_page", "census_population"):
         keys = stage("extract", lambda ctx: source.run_extract(day))
         landed = stage("land", lambda ctx: source.run_land(day, keys))
-        stage("check", lambda ctx: source.run_check(day, ctx, landed.batch_id))
-        return stage("normalize", lambda ctx: source.run_normalize(day, landed.batch_id))
+        checked = stage("check", lambda ctx: source.run_check(day, ctx, landed.batch_id))
+        return stage("normalize", lambda ctx: source.run_normalize(day, checked["batch_id"]))
     if dag_id == "yelp_businesses":
         fetched = stage("extract_land", lambda ctx: source.run_extract_land(day))
         stage("check", lambda ctx: source.run_check(day, ctx, fetched))

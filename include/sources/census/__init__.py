@@ -95,7 +95,8 @@ def run_land(
 
 def run_check(day: date, ctx: RunContext, batch_id, conn_id: str = "source_db") -> dict:
     """Validate D's batch, record the results under `ctx`; DataQualityError when a
-    blocking check failed. Returns {status: count}."""
+    blocking check failed. Returns the batch that passed (what `run_normalize` is handed:
+    never a batch landed after the check) and {status: count}."""
     from include.connections import pg_connect
     from include.landing import require_current_batch
     from include.quality import raise_on_failures, record_checks
@@ -109,7 +110,7 @@ def run_check(day: date, ctx: RunContext, batch_id, conn_id: str = "source_db") 
         results = validate_suite(SUITE, batch, conn_id)
         record_checks(conn, ctx, results)
     raise_on_failures(results)
-    return status_counts(results)
+    return {"batch_id": str(batch), "checks": status_counts(results)}
 
 
 def run_normalize(day: date, batch_id, conn_id: str = "source_db") -> LandedBatch:
@@ -129,5 +130,5 @@ def ingest_day(day: date, ctx: RunContext, conn_id: str = "source_db") -> Landed
     """Every stage for day D in one process, as the DAG runs them. Raises DataQualityError
     (after recording the checks) when a blocking check fails."""
     landed = run_land(day, run_extract(day), conn_id)
-    run_check(day, ctx, landed.batch_id, conn_id)
-    return run_normalize(day, landed.batch_id, conn_id)
+    checked = run_check(day, ctx, landed.batch_id, conn_id)
+    return run_normalize(day, checked["batch_id"], conn_id)

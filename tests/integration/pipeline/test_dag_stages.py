@@ -212,3 +212,23 @@ def test_the_pools_command_creates_and_updates_the_pools():
         pool = Pool.get_pool(name)
         assert (pool.slots, pool.description) == (slots, description), name
         assert name in out.stdout
+
+
+def test_normalize_refuses_a_batch_landed_after_its_check(reset_faults):
+    """`land` cleared and rerun alone lands a new, unchecked batch: `normalize` is handed
+    the batch `check` passed, and refuses it now that it is gone, instead of normalizing
+    what nobody checked. The rerun of the whole day then goes through."""
+    import uuid
+
+    from include.landing import BatchReplaced
+    from include.quality import RunContext
+    from include.sources import states_page
+
+    day = LOGICAL.date()
+    ctx = RunContext(f"test-{uuid.uuid4()}", "states_page", "check", day)
+    key = states_page.run_extract(day)
+    checked = states_page.run_check(day, ctx, states_page.run_land(day, key).batch_id)
+    states_page.run_land(day, key)
+    with pytest.raises(BatchReplaced, match="rerun the DAG for the day"):
+        states_page.run_normalize(day, checked["batch_id"])
+    assert states_page.ingest_day(day, ctx).raw_rows > 50
