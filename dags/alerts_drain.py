@@ -7,7 +7,7 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import DAG, task
 
-from include.runs.taxonomy import default_args
+from include.runs.taxonomy import deadline, default_args
 
 with DAG(
     dag_id="alerts_drain",
@@ -16,6 +16,10 @@ with DAG(
     catchup=False,
     max_active_runs=1,
     default_args=default_args(),
+    dagrun_timeout=timedelta(minutes=10),
+    # A drain not done 15 minutes after it queued is stuck; this alert makes its own
+    # delivery pass (send_alert), so it does not wait for the drain.
+    deadline=deadline("queued at", timedelta(minutes=15)),
     tags=["layer:alerts"],
     doc_md="""
 ### alerts_drain

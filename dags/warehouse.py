@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pendulum
 from airflow.sdk import DAG, task
 
@@ -13,7 +15,9 @@ from include.runs.assets import (
     STATES_ASSET,
     YELP_ASSET,
 )
-from include.runs.taxonomy import default_args
+from include.runs.taxonomy import day_param, deadline, default_args
+
+RUN_TIMEOUT = timedelta(hours=3)
 
 with DAG(
     dag_id="warehouse",
@@ -23,6 +27,10 @@ with DAG(
     catchup=False,
     max_active_runs=1,
     default_args=default_args(),
+    dagrun_timeout=RUN_TIMEOUT,
+    # Asset-triggered runs have no logical date: late four hours after being queued.
+    deadline=deadline("queued at", timedelta(hours=4)),
+    params={"day": day_param()},
     tags=["layer:warehouse", "layer:quality"],
     doc_md="""
 ### warehouse
@@ -45,7 +53,9 @@ for that day (loads replace the day atomically). `reconcile_raw_day_rows_amplitu
 failing means the raw Amplitude day changed after it was exported (a rerun of
 `amplitude_events`): rerun this DAG for that day. A red `dbt.<model>` task names the model;
 its `dbt:` rows in `quality.check_results` name the failed test. Clearing a red node task
-reruns just that node (`dbt run`/`dbt test --select`), not the whole build.
+reruns just that node (`dbt run`/`dbt test --select`), not the whole build. A
+`deadline_missed` alert means a run was not done four hours after it was queued. Param
+`day` (YYYY-MM-DD) processes that day instead of the asset events' days.
 A red `source_freshness` means a source table's newest staged row is older than its
 `error_after` (its `freshness_*` row says how old): the source DAG has not delivered (its
 own red runs, or `source_landed_<name>` warns); fix and rerun that source, then this DAG.

@@ -36,23 +36,44 @@ def amplitude_export(day: date) -> bytes:
     return r.content
 
 
-# The source DAGs in dependency order: (dag id, its task id, the source's package). Each
-# task calls the package's `ingest_day`, as `run_day` does below.
+# The source DAGs in dependency order: (dag id, the source's package). Their tasks are one
+# per stage; `_stages` below runs them as the DAG does, each under its task id.
 SOURCE_TASKS = (
-    ("states_page", "scrape_land_check_normalize", "include.sources.states_page"),
-    ("census_population", "extract_land_check_normalize", "include.sources.census"),
-    ("yelp_businesses", "fetch_land_check_normalize", "include.sources.yelp"),
-    ("amplitude_events", "export_archive_load", "include.sources.amplitude"),
+    ("states_page", "include.sources.states_page"),
+    ("census_population", "include.sources.census"),
+    ("yelp_businesses", "include.sources.yelp"),
+    ("amplitude_events", "include.sources.amplitude"),
 )
+
+
+def _stages(dag_id: str, source, day: date, stage):
+    """The source DAG's tasks in order, as its DAG file wires them: `stage(task_id, call)`
+    runs `call(ctx)` under that task's RunContext. Returns what `ingest_day` returns."""
+    if dag_id in ("states_page", "census_population"):
+        keys = stage("extract", lambda ctx: source.run_extract(day))
+        landed = stage("land", lambda ctx: source.run_land(day, keys))
+        checked = stage("check", lambda ctx: source.run_check(day, ctx, landed.batch_id))
+        return stage("normalize", lambda ctx: source.run_normalize(day, checked["batch_id"]))
+    if dag_id == "yelp_businesses":
+        fetched = stage("extract_land", lambda ctx: source.run_extract_land(day))
+        stage("check", lambda ctx: source.run_check(day, ctx, fetched))
+        return source.YelpDay(fetched, stage("normalize", lambda ctx: source.run_normalize(day)))
+    if dag_id == "amplitude_events":
+        keys = stage("export", lambda ctx: source.run_export(day))
+        loaded = stage("load", lambda ctx: source.run_load(day, ctx, keys))
+        stage("check", lambda ctx: source.run_check(day, ctx, loaded, keys))
+        stage("publish", lambda ctx: source.run_publish(day))
+        return source.AmplitudeDay(loaded=loaded, archive_keys=keys, from_archive=False)
+    raise KeyError(dag_id)
 
 
 def run_day(day: date, run_id: str) -> dict:
     """Day D through the functions the DAG tasks call, in one process and without Airflow's
-    metadata (fast enough to run many times per test): every source's `ingest_day`, then,
-    if they all succeeded, the warehouse DAG's steps (lake export, staging load,
-    reconciliation, dbt build). A failure is alerted as the tasks' failure callback alerts
-    it, and recorded in the outcome as the exception; later steps are skipped. Returns
-    {dag id or step: typed result, or the exception}."""
+    metadata (fast enough to run many times per test): every source DAG's stages in order,
+    then, if they all succeeded, the warehouse DAG's steps (lake export, staging load,
+    reconciliation, dbt build). A failure is alerted as the failed task's failure callback
+    alerts it (naming that task), and recorded in the outcome as the exception; later
+    steps are skipped. Returns {dag id or step: typed result, or the exception}."""
     import importlib
 
     from include.quality import RunContext, raise_on_failures
@@ -61,19 +82,25 @@ def run_day(day: date, run_id: str) -> dict:
     outcome: dict = {}
 
     def attempt(key, dag_id, task_id, call):
-        try:
-            outcome[key] = call(
-                RunContext(run_id=run_id, dag_id=dag_id, task_id=task_id, logical_date=day)
+        failed_task = [task_id]
+
+        def stage(stage_task_id, stage_call):
+            failed_task[0] = stage_task_id
+            return stage_call(
+                RunContext(run_id=run_id, dag_id=dag_id, task_id=stage_task_id, logical_date=day)
             )
+
+        try:
+            outcome[key] = call(stage)
             return True
         except Exception as exc:  # noqa: BLE001 - recorded, alerted, asserted by the tests
             outcome[key] = exc
-            alert_failure(dag_id, task_id, run_id, day, f"{type(exc).__name__}: {exc}")
+            alert_failure(dag_id, failed_task[0], run_id, day, f"{type(exc).__name__}: {exc}")
             return False
 
-    for dag_id, task_id, package in SOURCE_TASKS:
+    for dag_id, package in SOURCE_TASKS:
         source = importlib.import_module(package)
-        attempt(dag_id, dag_id, task_id, lambda ctx, s=source: s.ingest_day(day, ctx))
+        attempt(dag_id, dag_id, None, lambda stage, d=dag_id, s=source: _stages(d, s, day, stage))
     if any(isinstance(v, Exception) for v in outcome.values()):
         return outcome
 
@@ -94,7 +121,7 @@ def run_day(day: date, run_id: str) -> dict:
         ("dbt_build", "dbt_build", build_and_record),
     )
     for key, task_id, call in steps:
-        if not attempt(key, "warehouse", task_id, call):
+        if not attempt(key, "warehouse", task_id, lambda stage, t=task_id, c=call: stage(t, c)):
             break
     return outcome
 

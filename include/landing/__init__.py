@@ -29,6 +29,46 @@ class LandedBatch:
 
 
 @dataclass(frozen=True)
+class LandedRaw:
+    """What a `land` stage landed: the raw batch the later stages check and normalize."""
+
+    batch_id: uuid.UUID
+    raw_rows: int
+    archive_keys: tuple[str, ...] = ()  # the archived responses it was parsed from
+
+
+class BatchReplaced(RuntimeError):
+    """The batch a stage was handed is no longer the day's batch: a later landing of the
+    same source and day replaced it, so checking or normalizing it would act on rows that
+    are gone (or skip a batch nobody checked)."""
+
+
+def require_current_batch(conn, source: str, day: date, batch_id) -> uuid.UUID:
+    """`batch_id` (as XCom carries it, a string) if it is still `source`'s batch for D;
+    BatchReplaced otherwise."""
+    batch_id = uuid.UUID(str(batch_id))
+    row = conn.execute(
+        "select batch_id from raw.batches where source = %s and logical_date = %s",
+        (source, day),
+    ).fetchone()
+    if row is None or row[0] != batch_id:
+        raise BatchReplaced(
+            f"{source} batch {batch_id} of {day} is no longer the day's batch "
+            f"({'none is landed' if row is None else f'{row[0]} replaced it'}): rerun the "
+            "DAG for the day (its land stage lands a batch again)"
+        )
+    return batch_id
+
+
+def batch_rows(conn, batch_id) -> int:
+    """The rows landed in raw batch `batch_id`."""
+    row = conn.execute(
+        "select row_count from raw.batches where batch_id = %s", (uuid.UUID(str(batch_id)),)
+    ).fetchone()
+    return row[0] if row else 0
+
+
+@dataclass(frozen=True)
 class RawTable:
     """A raw table of a batch: `raw.<name>` and the columns its rows carry, in order."""
 

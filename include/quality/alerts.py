@@ -467,3 +467,83 @@ def on_task_failure(context) -> None:
         f"{type(error).__name__}: {error}" if error else "unknown error",
         log_url=getattr(ti, "log_url", None),
     )
+
+
+# --- deadlines ------------------------------------------------------------------------
+
+
+def _as_utc(value):
+    """A datetime (or ISO text, as Airflow's JSON context carries it) in UTC, or None."""
+    from datetime import UTC, datetime
+
+    if value in (None, ""):
+        return None
+    if not isinstance(value, datetime):
+        try:
+            value = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        except ValueError:
+            return None
+    return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _run_day(dag_run: dict) -> str:
+    """Day D of a run as its message names it: the `day` param, else the logical date's UTC
+    day; an asset-triggered run has neither (its days are its asset events')."""
+    conf_day = (dag_run.get("conf") or {}).get("day")
+    if conf_day:
+        return str(conf_day)
+    logical = _as_utc(dag_run.get("logical_date"))
+    return logical.date().isoformat() if logical else "the days of its asset events"
+
+
+def deadline_message(
+    dag_id: str, day: str, run_id: str, state: str, deadline_time, rule: str
+) -> dict:
+    when = _as_utc(deadline_time)
+    text = (
+        f":alarm_clock: DAG `{_upstream(dag_id, 250)}` has not finished day "
+        f"{_upstream(day, 50)} by its deadline "
+        f"{when.strftime('%Y-%m-%d %H:%M') if when else 'unknown'} UTC "
+        f"({_upstream(rule, 100)}): run `{_upstream(run_id, 250)}` is "
+        f"{_upstream(state or 'unknown', 30)}.\n"
+        "On call: a failed run has its own alert with the error; a running one is slow or "
+        "stuck (its log shows the progress); a queued one is waiting for a worker or a pool "
+        "slot. Once fixed, clear the failed task or rerun the day."
+    )
+    return {"text": text}
+
+
+def on_deadline_missed(context, reference: str | None = None, interval: str | None = None):
+    """The DAGs' Deadline Alert callback (a SyncCallback: a worker of the executor runs it
+    with the scheduler's context, `dag_run` as JSON and `deadline`). It writes one
+    `deadline_missed` alert to the outbox (and makes a delivery pass; the drain does the
+    rest), naming the DAG, day D, the deadline and the run's state. A manual run or a
+    backfill queued after its deadline had already passed (a rerun of an old day) is late
+    on purpose: logged, not alerted. Returns whether it alerted."""
+    dag_run = context.get("dag_run") or {}
+    deadline_time = _as_utc((context.get("deadline") or {}).get("deadline_time"))
+    dag_id, run_id = dag_run.get("dag_id"), dag_run.get("dag_run_id") or dag_run.get("run_id")
+    queued = [t for t in map(_as_utc, (dag_run.get("queued_at"), dag_run.get("run_after"))) if t]
+    if (
+        dag_run.get("run_type") in ("manual", "backfill")
+        and deadline_time is not None
+        and queued
+        and max(queued) >= deadline_time
+    ):
+        log.info(
+            "deadline %s of %s run %s had passed before the run was queued: not alerted",
+            deadline_time,
+            dag_id,
+            run_id,
+        )
+        return False
+    rule = f"{reference} + {interval}" if reference and interval else "its deadline alert"
+    send_alert(
+        "deadline_missed",
+        deadline_message(
+            dag_id, _run_day(dag_run), run_id, dag_run.get("state"), deadline_time, rule
+        ),
+        dag_id=dag_id,
+        run_id=run_id,
+    )
+    return True

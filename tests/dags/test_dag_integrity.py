@@ -176,33 +176,3 @@ def test_alerts_drain_delivers_every_few_minutes_one_run_at_a_time(dagbag):
     # make run: no DAG feeds it, so a failed source DAG never skips it (asset order free)
     _order, upstream = dag_order(dagbag.dags)
     assert upstream["alerts_drain"] == set()
-
-
-def test_amplitude_accept_smaller_day_is_a_param_that_reaches_ingest_day(dagbag, monkeypatch):
-    """`accept_smaller_day` (default false) goes from the run's params to `ingest_day`."""
-    from datetime import date
-
-    import include.runs
-    import include.sources.amplitude
-
-    dag = dagbag.get_dag("amplitude_events")
-    assert dag.params["accept_smaller_day"] is False
-    assert dag.params["from_archive"] is False
-    calls = []
-    monkeypatch.setattr(
-        include.sources.amplitude, "ingest_day", lambda day, ctx, **kw: calls.append(kw) or kw
-    )
-    monkeypatch.setattr(include.runs, "logical_day", lambda context: date(2024, 1, 1))
-    monkeypatch.setattr(include.runs, "run_context", lambda context: None)
-    monkeypatch.setattr(include.runs, "mark_day", lambda context, asset: None)
-    monkeypatch.setattr(include.runs, "xcom_value", lambda result: result)
-    task = dag.get_task("export_archive_load")
-    for params in (
-        {"from_archive": False, "accept_smaller_day": False},
-        {"from_archive": False, "accept_smaller_day": True},
-    ):
-        task.python_callable(params=params)
-    assert calls == [
-        {"from_archive": False, "accept_smaller_day": False},
-        {"from_archive": False, "accept_smaller_day": True},
-    ]

@@ -157,11 +157,16 @@ def _swap_property_partition(conn, day: date, deduplicated: bool) -> int:
 
 
 def load_day(
-    conn, day: date, archives: list[tuple[str, Path]], accept_smaller_day: bool = False
+    conn,
+    day: date,
+    archives: list[tuple[str, Path]],
+    accept_smaller_day: bool = False,
+    progress=None,
 ) -> LoadedDay:
     """Parse the archived zips batch by batch into temp tables (COPY), then replace D's raw
     rows in one transaction, keeping the first copy of each event key. Python holds one
-    batch at a time; the dedup is PostgreSQL's (a DISTINCT ON over the day).
+    batch at a time; the dedup is PostgreSQL's (a DISTINCT ON over the day). `progress`
+    (an `include.runs.progress.ProgressLog`) hears of every batch: events so far, the file.
 
     Raises AmplitudeDayShrunk, and commits nothing, when the zips lack any event D holds
     (fewer events, none at all, or other ones), unless `accept_smaller_day`."""
@@ -192,9 +197,15 @@ def load_day(
         # This transaction's sorts and hashes fit in memory; JIT only costs on these plans.
         conn.execute("set local work_mem = '256MB'; set local jit = off")
         conn.execute(read_sql(__file__, "load_temp_tables"))
+
+        def report(number: int, final: bool = False) -> None:
+            if progress is not None:
+                progress(final=final, day=day, events=seq, file=number, files=len(archives))
+
         try:
-            for key, path in archives:
+            for number, (key, path) in enumerate(archives, start=1):
                 member_start: dict[str, int] = {}
+                report(number - 1)
                 for item in iter_batches(path):
                     settle()
                     if isinstance(item, MemberFailed):
@@ -226,7 +237,9 @@ def load_day(
                     member_start.setdefault(item.member, seq)
                     in_flight.append(copier.submit(_write_batch, conn, key, seq, item))
                     seq += item.events.num_rows
+                    report(number)
             settle()
+            report(len(archives), final=True)
         finally:
             copier.shutdown(wait=True)
         phase("parse_and_copy")
@@ -275,9 +288,10 @@ def load_day(
     )
 
 
-def archived_files(s3, bucket: str, prefix: str, day: date, dest: Path) -> list[tuple[str, Path]]:
-    """Download the zips archived for `day` (every file ever received for it; duplicates
-    across them are removed by the load's dedup)."""
+def archived_keys(s3, bucket: str, prefix: str, day: date) -> list[str]:
+    """The keys of every zip archived for `day` (every file ever received for it;
+    duplicates across them are removed by the load's dedup), sorted; FileNotFoundError when
+    there is none."""
     day_prefix = archive_key(prefix, day, "")
     keys = [
         o["Key"]
@@ -286,9 +300,19 @@ def archived_files(s3, bucket: str, prefix: str, day: date, dest: Path) -> list[
     ]
     if not keys:
         raise FileNotFoundError(f"no archived Amplitude export under s3://{bucket}/{day_prefix}")
+    return sorted(keys)
+
+
+def download(s3, bucket: str, keys: list[str], dest: Path) -> list[tuple[str, Path]]:
+    """The archived zips `keys` downloaded into `dest`: [(key, path)], in order."""
     out = []
-    for key in sorted(keys):
+    for key in keys:
         path = dest / key.rsplit("/", 1)[-1]
         s3.download_file(bucket, key, str(path))
         out.append((key, path))
     return out
+
+
+def archived_files(s3, bucket: str, prefix: str, day: date, dest: Path) -> list[tuple[str, Path]]:
+    """Download the zips archived for `day` (`archived_keys`)."""
+    return download(s3, bucket, archived_keys(s3, bucket, prefix, day), dest)

@@ -25,6 +25,13 @@ def from_connection(conn_id: str = "census_api", **kwargs) -> CensusClient:
     )
 
 
+# The two calls a day needs, by name (also the names of their archived answers).
+QUERIES: dict[str, dict[str, str]] = {
+    "county_population": {"get": ",".join(COUNTY_VARIABLES), "for": "county:*", "in": "state:*"},
+    "states": {"get": "NAME", "for": "state:*"},
+}
+
+
 class CensusClient:
     """Reads base URL and key from the `census_api` connection (host, password)."""
 
@@ -38,17 +45,23 @@ class CensusClient:
         self.vintage = vintage
         self.session = session or retrying_session()
 
-    def _get(self, params: dict) -> list[list] | None:
+    def response(self, query: str) -> tuple[int, str, bytes]:
+        """(HTTP status, Content-Type, body) of one of QUERIES, as received, after
+        `check_response` accepted it (a clear CensusError otherwise)."""
         url = f"{self.base_url}/data/{self.vintage}/pep/population"
+        params = QUERIES[query]
         if self.api_key:
             params = {**params, "key": self.api_key}
         resp = self.session.get(url, params=params)
-        return check_response(resp.status_code, resp.headers.get("Content-Type", ""), resp.content)
+        status, content_type = resp.status_code, resp.headers.get("Content-Type", "")
+        check_response(status, content_type, resp.content)
+        return status, content_type, resp.content
+
+    def _get(self, query: str) -> list[list] | None:
+        return check_response(*self.response(query))
 
     def county_population(self) -> list[CountyPopulation]:
-        return parse_county_population(
-            self._get({"get": ",".join(COUNTY_VARIABLES), "for": "county:*", "in": "state:*"})
-        )
+        return parse_county_population(self._get("county_population"))
 
     def states(self) -> list[CensusState]:
-        return parse_states(self._get({"get": "NAME", "for": "state:*"}))
+        return parse_states(self._get("states"))

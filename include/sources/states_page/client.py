@@ -53,6 +53,15 @@ def decode_page(content: bytes, content_type: str | None) -> str:
 
 
 def fetch_states_page(base_url: str, path: str, session=None, respect_robots: bool = True) -> str:
+    """The page's text (see `fetch_states_page_response` and `decode_page`)."""
+    return decode_page(*fetch_states_page_response(base_url, path, session, respect_robots))
+
+
+def fetch_states_page_response(
+    base_url: str, path: str, session=None, respect_robots: bool = True
+) -> tuple[bytes, str | None]:
+    """The page's body as received and its Content-Type, after robots.txt allowed it;
+    StatesPageError for a disallowed or unreachable robots.txt or a non-200 page."""
     from include.connections.http import retrying_session
 
     session = session or retrying_session(user_agent=USER_AGENT)
@@ -74,4 +83,4 @@ def fetch_states_page(base_url: str, path: str, session=None, respect_robots: bo
     resp = session.get(url)
     if resp.status_code != 200:
         raise StatesPageError(f"states page HTTP {resp.status_code} for {url}")
-    return decode_page(resp.content, resp.headers.get("Content-Type"))
+    return resp.content, resp.headers.get("Content-Type")

@@ -233,34 +233,78 @@ def _skippable(exc, item_type: str) -> bool:
     return SKIP_CODES.get(getattr(exc, "code", None)) == item_type
 
 
-def fetch(conn, day: date, client) -> YelpFetch:
-    """Work the day's queue until it is empty or the quota/budget stops it."""
+def pending_items(conn, day: date) -> dict[str, int]:
+    """Items of D's queue left, per item type (none: the day is complete)."""
+    return dict(
+        conn.execute(
+            "select item_type, count(*) from yelp.progress where logical_date = %s and "
+            "status = 'pending' group by 1",
+            (day,),
+        ).fetchall()
+    )
+
+
+def _queue(conn, day: date, item_type: str) -> tuple[int, int]:
+    """(items of the type in D's queue, of those not pending any more)."""
+    return conn.execute(
+        "select count(*), count(*) filter (where status <> 'pending') from yelp.progress "
+        "where logical_date = %s and item_type = %s",
+        (day, item_type),
+    ).fetchone()
+
+
+def fetch(conn, day: date, client, progress=None) -> YelpFetch:
+    """Work the day's queue until it is empty or the quota/budget stops it. `progress`
+    (an `include.runs.progress.ProgressLog`) hears of every landed page and review answer:
+    items done of the day's total, pages and calls of this run."""
     from include.sources.yelp.parser import YelpError, YelpQuotaExhausted
 
     seed_searches(conn, day)
     outcome = YelpFetch()
+    pages = 0
+
+    def report(phase: str, done: int, total: int, final: bool = False) -> None:
+        if progress is not None:
+            progress(
+                final=final,
+                day=day,
+                phase=phase,
+                done=done,
+                total=total,
+                pages=pages,
+                rows=outcome.businesses + outcome.reviews,
+                calls=client.calls,
+            )
 
     def skipped(item_type, item_key, exc):
         skip_item(conn, day, item_type, item_key, exc)
         outcome.skipped[item_type] = outcome.skipped.get(item_type, 0) + 1
 
+    phase, (total, done) = "county searches", _queue(conn, day, "search")
     try:
+        report(phase, done, total)
         for county_fips, location, next_offset in _pending(conn, day, "search"):
             try:
                 for page in client.search_all(location, start_offset=next_offset):
                     outcome.businesses += land_search_page(conn, day, county_fips, page)
                     outcome.quarantined += len(page.rejected)
+                    pages += 1
+                    report(phase, done, total)
             except YelpError as exc:
                 if not _skippable(exc, "search"):
                     raise
                 skipped("search", county_fips, exc)
+                done += 1
                 continue
             conn.execute(
                 "update yelp.progress set status = 'done', updated_at = now() "
                 "where logical_date = %s and item_type = 'search' and item_key = %s",
                 (day, county_fips),
             )
+            done += 1
+        report(phase, done, total, final=True)
         seed_reviews(conn, day)
+        phase, (total, done) = "business reviews", _queue(conn, day, "reviews")
         for business_id, _, _ in _pending(conn, day, "reviews"):
             try:
                 answer = client.fetch_reviews(business_id)
@@ -268,11 +312,16 @@ def fetch(conn, day: date, client) -> YelpFetch:
                 if not _skippable(exc, "reviews"):
                     raise
                 skipped("reviews", business_id, exc)
+                done += 1
                 continue
             outcome.reviews += land_reviews(
                 conn, day, business_id, answer.final_id, answer.reviews, answer.rejected
             )
             outcome.quarantined += len(answer.rejected)
+            pages += 1
+            done += 1
+            report(phase, done, total)
+        report(phase, done, total, final=True)
     except YelpQuotaExhausted as exc:
         outcome.stopped = str(exc)
         log.warning(
@@ -281,13 +330,8 @@ def fetch(conn, day: date, client) -> YelpFetch:
             client.calls,
             day,
         )
-    outcome.pending = dict(
-        conn.execute(
-            "select item_type, count(*) from yelp.progress where logical_date = %s and "
-            "status = 'pending' group by 1",
-            (day,),
-        ).fetchall()
-    )
+        report(phase, done, total, final=True)
+    outcome.pending = pending_items(conn, day)
     outcome.calls = client.calls
     outcome.rate_limit = dict(getattr(client, "rate_limit", {}) or {})
     return outcome

@@ -159,7 +159,7 @@ def test_duplicated_state_code_fails_the_check_blocks_normalize_and_alerts():
     assert any(
         "state_code_unique" in t and "states_page" in t and "2024-03-01" in t for t in texts
     ), texts
-    assert any("Task `scrape_land_check_normalize`" in t for t in texts), texts
+    assert any("Task `check` of DAG `states_page`" in t for t in texts), texts
 
 
 def test_source_500s_fail_the_run_and_alert_slack(monkeypatch):
