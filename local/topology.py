@@ -49,7 +49,8 @@ WORKER_LOG_PORTS = {
 }
 TRIGGERER_LOG_PORT = int(os.environ.get("ELT_TRIGGERER_LOG_PORT", "58795"))
 SCHEDULER_HEALTH_PORT = int(os.environ.get("ELT_SCHEDULER_HEALTH_PORT", "58974"))
-WORKER_CONCURRENCY = int(os.environ.get("ELT_WORKER_CONCURRENCY", "2"))
+# Four task slots per worker: most warehouse tasks are dbt node sensors that mostly wait.
+WORKER_CONCURRENCY = int(os.environ.get("ELT_WORKER_CONCURRENCY", "4"))
 ADMIN_USER = "admin"
 
 _VAR = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:(?P<op>:?[-?])(?P<arg>[^}]*))?\}")
@@ -118,6 +119,9 @@ def compose_variables() -> dict[str, str]:
 # connections (AIRFLOW_CONN_*: its pipeline role, its S3 service) are the deployment's;
 # the local stack has its own (local/config.py).
 LOCAL_PATH_SETTINGS = ("PYTHONPATH",)
+# Settings only the scheduler's components get: `make env` (and so `make run`'s dag.test(),
+# which runs tasks one at a time with no triggerer) leaves them out.
+SCHEDULER_ONLY_SETTINGS = ("ELT_DBT_DEFERRABLE",)
 CONNECTION_PREFIX = "AIRFLOW_CONN_"
 
 
@@ -128,7 +132,8 @@ def airflow_settings() -> dict[str, str]:
     return {
         key: substitute(str(value), variables)
         for key, value in env.items()
-        if key not in LOCAL_PATH_SETTINGS and not key.startswith(CONNECTION_PREFIX)
+        if key not in LOCAL_PATH_SETTINGS + SCHEDULER_ONLY_SETTINGS
+        and not key.startswith(CONNECTION_PREFIX)
     }
 
 
@@ -142,7 +147,13 @@ class Component:
     env: dict[str, str] = field(default_factory=dict)
 
 
+def scheduler_only_settings() -> dict[str, str]:
+    env = compose()["x-airflow-common"]["environment"]
+    return {k: str(env[k]) for k in SCHEDULER_ONLY_SETTINGS if k in env}
+
+
 def airflow_components() -> list[Component]:
+    """The Airflow processes of `make up`; each gets the scheduler-only settings too."""
     airflow = str(Path(sys.executable).parent / "airflow")
     components = [
         Component(
@@ -170,6 +181,8 @@ def airflow_components() -> list[Component]:
             {"AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(TRIGGERER_LOG_PORT)},
         ),
     ]
+    extra = scheduler_only_settings()
+    components = [Component(c.name, c.argv, c.port, {**extra, **c.env}) for c in components]
     for name in WORKERS:
         components.append(
             Component(
@@ -185,6 +198,7 @@ def airflow_components() -> list[Component]:
                 ),
                 WORKER_LOG_PORTS[name],
                 {
+                    **extra,
                     "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(WORKER_LOG_PORTS[name]),
                     # Task instances record which worker ran them (TaskInstance.hostname).
                     "ELT_WORKER_NAME": name,

@@ -110,10 +110,12 @@ def dbt_task_group(group_id: str = "dbt", **kwargs):
         # would add ~20 asset events per run that nothing schedules on.
         render_config=RenderConfig(load_method=LoadMode.DBT_MANIFEST, emit_datasets=False),
         operator_args={
-            # Node tasks wait for the producer's build in reschedule mode (no worker slot
-            # held between pokes). Deferrable sensors would need a triggerer and deadlock
-            # dag.test(), which runs tasks one at a time: `make run` and the tests use it.
-            "deferrable": False,
+            # How node tasks wait for the producer's build. Under a scheduler with a
+            # triggerer (compose, `make up`: ELT_DBT_DEFERRABLE=true) they defer: one poke,
+            # then the triggerer polls, and no worker slot or task start is spent per poke.
+            # Otherwise reschedule mode (no slot held between pokes): deferrable sensors
+            # would deadlock dag.test(), which runs tasks one at a time (`make run`, tests).
+            "deferrable": os.environ.get("ELT_DBT_DEFERRABLE", "").lower() == "true",
             "mode": "reschedule",
             "poke_interval": int(os.environ.get("ELT_DBT_POKE_SECONDS", "5")),
             "timeout": 4 * 3600,
