@@ -30,11 +30,13 @@ help:
 
 ## --- installation -----------------------------------------------------------------
 
-# PostgreSQL and Redis (the Celery broker of `make up`) from Debian packages.
+# PostgreSQL, Redis (the Celery broker of `make up`) and Chromium (the browser test of the
+# UI drives it with Playwright, which downloads no browser of its own) from Debian packages.
 sysdeps:
 	@missing=""; \
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	command -v redis-server >/dev/null 2>&1 || missing="$$missing redis-server"; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing$$missing from Debian packages"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \

@@ -100,7 +100,7 @@ def test_the_image_holds_no_laptop_stack_test_tools_or_secrets():
         for line in (ROOT / "requirements.txt").read_text().splitlines()
         if re.match(r"[a-z0-9]", line)
     }
-    assert not prod & {"moto", "pytest", "pytest-timeout", "ruff", "sqlfluff"}, prod
+    assert not prod & {"moto", "pytest", "pytest-timeout", "ruff", "sqlfluff", "playwright"}, prod
     dev = (ROOT / "requirements-dev.txt").read_text()
     assert re.search(r"^moto==", dev, re.M) and re.search(r"^pytest==", dev, re.M)
     # What a worker imports never reaches for the laptop stack or a test tool.
