@@ -32,7 +32,13 @@ from tests.deployment.conftest import ROOT, STATE, stack_environ
 pytestmark = pytest.mark.integration
 
 CHROMIUM = Path(os.environ.get("ELT_CHROMIUM", "/usr/bin/chromium"))
-IMAGES = ROOT / "docs" / "images"
+# Screenshots go to .local/deployment/screenshots; ELT_UPDATE_SCREENSHOTS=1 writes the
+# README's copies in docs/images instead (so `make test` leaves the tree clean).
+IMAGES = (
+    ROOT / "docs" / "images"
+    if os.environ.get("ELT_UPDATE_SCREENSHOTS") == "1"
+    else STATE / "screenshots"
+)
 MANIFEST = ROOT / "dbt_project" / "target" / "manifest.json"
 VIEWPORT = {"width": 1280, "height": 800}
 TIMEOUT_MS = 30_000  # any one Playwright action or expectation
@@ -119,6 +125,7 @@ def step(page, name: str) -> Iterator[None]:
 
 
 def screenshot(page, name: str) -> None:
+    IMAGES.mkdir(parents=True, exist_ok=True)
     IMAGES.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(IMAGES / f"{name}.png"), timeout=10_000)
 
