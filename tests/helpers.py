@@ -46,39 +46,42 @@ SOURCE_TASKS = (
 )
 
 
-def run_day(day: date, run_id: str) -> dict:
-    """Day D through the functions the DAG tasks call, in one process and without Airflow's
-    metadata (fast enough to run many times per test): every source's `ingest_day`, then,
-    if they all succeeded, the warehouse DAG's steps (lake export, staging load,
-    reconciliation, dbt build). A failure is alerted as the tasks' failure callback alerts
-    it, and recorded in the outcome as the exception; later steps are skipped. Returns
-    {dag id or step: typed result, or the exception}."""
-    import importlib
-
-    from include.quality import RunContext, raise_on_failures
+def run_task(dag_id: str, task_id: str, day: date, run_id: str, call):
+    """One DAG task's entry point as its final try runs it: `call(ctx)` with the task's
+    RunContext; a failure is alerted as the task's failure callback (`on_task_failure`)
+    alerts it, and returned as the exception instead of raised."""
+    from include.quality import RunContext
     from include.quality.alerts import alert_failure
 
+    try:
+        return call(RunContext(run_id=run_id, dag_id=dag_id, task_id=task_id, logical_date=day))
+    except Exception as exc:  # noqa: BLE001 - recorded, alerted, asserted by the tests
+        alert_failure(dag_id, task_id, run_id, day, f"{type(exc).__name__}: {exc}")
+        return exc
+
+
+def run_sources(day: date, run_id: str, packages: tuple[str, ...] | None = None) -> dict:
+    """Every source's task for day D (or those of `packages`), in dependency order, each
+    through `run_task`. Returns {dag id: typed result, or the exception}."""
+    import importlib
+
     outcome: dict = {}
-
-    def attempt(key, dag_id, task_id, call):
-        try:
-            outcome[key] = call(
-                RunContext(run_id=run_id, dag_id=dag_id, task_id=task_id, logical_date=day)
-            )
-            return True
-        except Exception as exc:  # noqa: BLE001 - recorded, alerted, asserted by the tests
-            outcome[key] = exc
-            alert_failure(dag_id, task_id, run_id, day, f"{type(exc).__name__}: {exc}")
-            return False
-
     for dag_id, task_id, package in SOURCE_TASKS:
+        if packages is not None and package not in packages:
+            continue
         source = importlib.import_module(package)
-        attempt(dag_id, dag_id, task_id, lambda ctx, s=source: s.ingest_day(day, ctx))
-    if any(isinstance(v, Exception) for v in outcome.values()):
-        return outcome
+        outcome[dag_id] = run_task(
+            dag_id, task_id, day, run_id, lambda ctx, s=source: s.ingest_day(day, ctx)
+        )
+    return outcome
 
-    from include.dbt.runner import build_and_record
+
+def warehouse_steps(day: date, dbt: bool = True) -> tuple:
+    """The warehouse DAG's steps for day D as (outcome key, task id, call(ctx)): lake
+    export, staging load, reconciliation (raising on a failed check, as the task does) and,
+    with `dbt`, the dbt build."""
     from include.lake.export import export_day
+    from include.quality import raise_on_failures
     from include.warehouse import load_days
     from include.warehouse.reconcile import reconcile_warehouse
 
@@ -91,12 +94,40 @@ def run_day(day: date, run_id: str) -> dict:
         ("lake_export", "export_lake", lambda ctx: export_day(day)),
         ("warehouse_load", "load_staging", lambda ctx: load_days([day])),
         ("reconcile", "reconcile", reconcile),
-        ("dbt_build", "dbt_build", build_and_record),
     )
-    for key, task_id, call in steps:
-        if not attempt(key, "warehouse", task_id, call):
+    if dbt:
+        from include.dbt.runner import build_and_record
+
+        steps += (("dbt_build", "dbt_build", build_and_record),)
+    return steps
+
+
+def run_day(day: date, run_id: str, dbt: bool = True) -> dict:
+    """Day D through the functions the DAG tasks call, in one process and without Airflow's
+    metadata (fast enough to run many times per test): every source's `ingest_day`, then,
+    if they all succeeded, the warehouse DAG's steps (lake export, staging load,
+    reconciliation, and with `dbt` the dbt build). A failure is alerted as the tasks'
+    failure callback alerts it, and recorded in the outcome as the exception; later steps
+    are skipped. Returns {dag id or step: typed result, or the exception}."""
+    outcome = run_sources(day, run_id)
+    if any(isinstance(v, Exception) for v in outcome.values()):
+        return outcome
+    for key, task_id, call in warehouse_steps(day, dbt):
+        outcome[key] = run_task("warehouse", task_id, day, run_id, call)
+        if isinstance(outcome[key], Exception):
             break
     return outcome
+
+
+def rows_md5(conn, table: str, where: str = "true", params=(), drop: tuple[str, ...] = ()):
+    """(rows, md5 of the rows as JSON in order) of `table` where `where`, without the
+    columns `drop` (load clocks, batch ids): a fingerprint read with plain SQL."""
+    row = "(to_jsonb(t) " + "".join(f"- '{c}' " for c in drop) + ")::text"
+    return conn.execute(
+        f"select count(*), md5(coalesce(string_agg({row}, ',' order by {row}), '')) "
+        f"from {table} t where {where}",
+        params,
+    ).fetchone()
 
 
 def failures(outcome: dict) -> dict:
