@@ -166,6 +166,21 @@ def slack_texts() -> list[str]:
     return [m["payload"].get("text", "") for m in slack_record()["messages"]]
 
 
+def quiet_outbox() -> None:
+    """Earlier tests' undelivered alerts are not this test's business: mark them handled
+    (pending and sending rows sent, dead rows already named in a summary)."""
+    from include.connections import pg_connect
+
+    with pg_connect("source_db", autocommit=True) as conn:
+        conn.execute(
+            "update quality.alert_outbox set status = 'sent' where status in ('pending', 'sending')"
+        )
+        conn.execute(
+            "update quality.alert_outbox set dead_notified_at = now() "
+            "where status = 'dead' and dead_notified_at is null"
+        )
+
+
 YELP_TABLES = (
     "city",
     "business",
