@@ -32,6 +32,14 @@ class PostgresWarehouse:
         self.conn_id = conn_id
 
     def _ensure(self, conn, table: LakeTable) -> None:
+        """The staging table (and schema) of `table`, created if missing, in the caller's
+        transaction. CREATE ... IF NOT EXISTS is not safe against itself (two first loads
+        at once: a unique violation in pg_type or pg_namespace), so a load that finds the
+        table missing takes a transaction-level advisory lock for the staging DDL first."""
+        name = f"staging.{table.name}"
+        if conn.execute("select to_regclass(%s)", (name,)).fetchone()[0]:
+            return
+        conn.execute("select pg_advisory_xact_lock(hashtext('elt:staging-ddl'))")
         cols = sql.SQL(", ").join(
             sql.SQL("{} {}").format(sql.Identifier(c), sql.SQL(PG_TYPES[t]))
             for c, t in table.columns
@@ -89,15 +97,17 @@ class PostgresWarehouse:
                 loaded[table.name] = n
         return loaded
 
-    def staging_current_count(self, table: str) -> int:
+    def staging_current_count(self, table: str, days: list[date] | None = None) -> int:
         from include.connections import pg_connect
 
         spec = lake_table(table)
+        where = sql.SQL("" if days is None else " where _lake_day = any(%(days)s)")
         with pg_connect(self.conn_id) as conn:
             return conn.execute(
-                sql.SQL("select count(*) from (select distinct {} from staging.{}) k").format(
-                    sql.SQL(", ").join(map(sql.Identifier, spec.key)), sql.Identifier(table)
-                )
+                sql.SQL("select count(*) from (select distinct {} from staging.{}{}) k").format(
+                    sql.SQL(", ").join(map(sql.Identifier, spec.key)), sql.Identifier(table), where
+                ),
+                {"days": days},
             ).fetchone()[0]
 
     def staging_days(self, table: str) -> list[date]:
