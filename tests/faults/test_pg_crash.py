@@ -66,21 +66,24 @@ def _fingerprint() -> dict:
         return {t: rows_md5(conn, t, w, {"d": DAY}, drop) for t, (w, drop) in FINGERPRINT.items()}
 
 
-def _child(run: str, app: str) -> subprocess.Popen:
+def _child(run: str, app: str, log: Path) -> subprocess.Popen:
+    """The Yelp task for DAY in a child; its output goes to `log` (a pipe nobody reads
+    would stall it: the client logs every call)."""
     env = {**os.environ, "PGAPPNAME": app, "PYTHONPATH": str(ROOT)}
-    return subprocess.Popen(
-        [sys.executable, "-c", RUN.format(day=DAY, run=run)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
+    with log.open("wb") as out:
+        return subprocess.Popen(
+            [sys.executable, "-c", RUN.format(day=DAY, run=run)],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
 
 
-def _run(run: str) -> None:
-    proc = _child(run, f"yelp-{uuid.uuid4().hex[:8]}")
-    out, _ = proc.communicate(timeout=300)
-    assert proc.returncode == 0, out.decode()[-3000:]
+def _run(run: str, log: Path) -> None:
+    proc = _child(run, f"yelp-{uuid.uuid4().hex[:8]}", log)
+    proc.wait(timeout=300)
+    assert proc.returncode == 0, log.read_text(errors="replace")[-3000:]
 
 
 def _pg_port_open() -> bool:
@@ -109,11 +112,11 @@ def _pg_start() -> None:
     services._pg_up()  # crash recovery, then listening again (pg_ctl -w, bounded)
 
 
-def _wait(what: str, predicate, timeout: float, proc: subprocess.Popen | None = None):
+def _wait(what: str, predicate, timeout: float, proc: subprocess.Popen, log: Path):
     deadline = time.monotonic() + timeout
     while not (found := predicate()):
-        if proc is not None and proc.poll() is not None:
-            pytest.fail(f"the run ended before {what}: {proc.stdout.read().decode()[-3000:]}")
+        if proc.poll() is not None:
+            pytest.fail(f"the run ended before {what}: {log.read_text(errors='replace')[-3000:]}")
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
         time.sleep(0.1)
     return found
@@ -131,8 +134,8 @@ def _clean():
     reset_yelp()
 
 
-def test_postgres_crash_mid_yelp_paging_then_rerun_equals_one_run():
-    _run(f"test-pgcrash-ref-{uuid.uuid4()}")
+def test_postgres_crash_mid_yelp_paging_then_rerun_equals_one_run(tmp_path):
+    _run(f"test-pgcrash-ref-{uuid.uuid4()}", tmp_path / "reference.log")
     reference = _fingerprint()
     assert reference["yelp.progress"][0] > 0 and reference["raw.yelp_search"][0] > PAGES
 
@@ -140,9 +143,10 @@ def test_postgres_crash_mid_yelp_paging_then_rerun_equals_one_run():
     run = f"test-pgcrash-{uuid.uuid4()}"
     app = f"pgcrash-{uuid.uuid4().hex[:8]}"
     control({"yelp_hold_after": PAGES})
-    proc = _child(run, app)
+    log = tmp_path / "crashed.log"
+    proc = _child(run, app, log)
     try:
-        _wait("the held Yelp call", lambda: request_counts().get("yelp_held"), 120, proc)
+        _wait("the held Yelp call", lambda: request_counts().get("yelp_held"), 120, proc, log)
         holder = pg_connect("source_db")
         holder.execute("lock table raw.yelp_search in access exclusive mode")
         control({})  # release the held call: its page now waits on the lock, in its transaction
@@ -155,13 +159,13 @@ def test_postgres_crash_mid_yelp_paging_then_rerun_equals_one_run():
                     (app,),
                 ).fetchall()
 
-        (query,) = _wait("the page transaction to block", blocked, 60, proc)[0]
+        (query,) = _wait("the page transaction to block", blocked, 60, proc, log)[0]
         assert "raw.yelp_search" in query
         stopped_at = time.monotonic()
         _pg_stop_immediate()
         with contextlib.suppress(Exception):
             holder.close()
-        out, _ = proc.communicate(timeout=120)
+        proc.wait(timeout=120)
         failed_after = time.monotonic() - stopped_at
     finally:
         if proc.poll() is None:
@@ -169,7 +173,7 @@ def test_postgres_crash_mid_yelp_paging_then_rerun_equals_one_run():
             proc.wait()
         if not _pg_port_open():
             _pg_start()
-    out = out.decode()
+    out = log.read_text(errors="replace")
 
     # The run failed at once and clearly, and said so in Slack with the outbox down.
     assert proc.returncode == 1, out[-3000:]
@@ -192,5 +196,5 @@ def test_postgres_crash_mid_yelp_paging_then_rerun_equals_one_run():
     assert 0 < landed < reference["raw.yelp_search"][0], landed
     assert pending > 0 and normalized == 0, (pending, normalized)
 
-    _run(f"test-pgcrash-rerun-{uuid.uuid4()}")
+    _run(f"test-pgcrash-rerun-{uuid.uuid4()}", tmp_path / "rerun.log")
     assert _fingerprint() == reference
