@@ -8,6 +8,8 @@
   ``channel_not_found``, 410 ``channel_is_archived``, 429 ``rate_limited`` with
   ``Retry-After: s`` (default 1), 500 ``rollup_error``, 503 ``service_unavailable``);
   ``delay`` makes every webhook call take that long. Each control call resets the others.
+  ``"then": [{"mode": ..., "times": n, "retry_after": s}, ...]`` queues further steps: when
+  a step's ``times`` are used up the next one starts (a 429 burst, then an outage, then ok).
 * ``GET /_messages`` lists the accepted messages, the forced rejections (``rejected``) and
   every webhook call answered (``calls``); ``DELETE /_messages`` clears them.
 
@@ -33,6 +35,7 @@ class SinkState:
         self.times = 0
         self.retry_after = "1"
         self.delay = 0.0
+        self.then: list[dict] = []  # the steps after the current one
         self.messages: list[dict] = []
         self.rejected = 0
         self.calls = 0
@@ -48,6 +51,13 @@ ERRORS = {
     "500": (500, "rollup_error"),
     "503": (503, "service_unavailable"),
 }
+
+
+def _step(state: SinkState, step: dict) -> None:
+    """Make `step` (mode, times, retry_after) the sink's current answer."""
+    state.mode = str(step.get("mode", "ok"))
+    state.times = int(step.get("times", 1_000_000))
+    state.retry_after = str(step.get("retry_after", 1))
 
 
 def make_handler(state: SinkState):
@@ -100,10 +110,9 @@ def make_handler(state: SinkState):
             if self.path == "/_control":
                 ctl = json.loads(body or b"{}")
                 with state.lock:
-                    state.mode = str(ctl.get("mode", "ok"))
-                    state.times = int(ctl.get("times", 1_000_000))
-                    state.retry_after = str(ctl.get("retry_after", 1))
+                    _step(state, ctl)
                     state.delay = float(ctl.get("delay", 0))
+                    state.then = [dict(step) for step in ctl.get("then", [])]
                 return self._send(200, "ok")
             if not self.path.startswith("/services/"):
                 return self._send(404, "no_service")
@@ -111,15 +120,18 @@ def make_handler(state: SinkState):
                 state.calls += 1
                 delay = state.delay
                 forced = None
+                while state.times <= 0 and state.then:
+                    _step(state, state.then.pop(0))
                 if state.mode != "ok" and state.times > 0:
                     state.times -= 1
                     state.rejected += 1
                     forced = ERRORS.get(state.mode, ERRORS["500"])
+                retry_after = state.retry_after
             if delay:
                 time.sleep(delay)
             if forced:
                 status, body = forced
-                headers = {"Retry-After": state.retry_after} if status == 429 else None
+                headers = {"Retry-After": retry_after} if status == 429 else None
                 return self._send(status, body, headers)
             try:
                 payload = json.loads(body)

@@ -47,8 +47,35 @@ def lake_table(name: str) -> LakeTable:
     raise KeyError(f"no lake table {name!r} in the registry")
 
 
+def s3_limits() -> dict[str, int]:
+    """Every S3 call is bounded (env-tunable): attempts per call (botocore's "standard"
+    retries: 5xx, SlowDown and other throttling, connection errors, with jittered
+    exponential backoff capped at 20 s) and the connect and read timeouts, in seconds."""
+    import os
+
+    return {
+        "attempts": int(os.environ.get("ELT_S3_MAX_ATTEMPTS", "6")),
+        "connect": int(os.environ.get("ELT_S3_CONNECT_TIMEOUT_SECONDS", "10")),
+        "read": int(os.environ.get("ELT_S3_READ_TIMEOUT_SECONDS", "60")),
+    }
+
+
+def s3_config():
+    """The botocore Config of every lake client: `s3_limits`, set here rather than left to
+    botocore's defaults and whatever AWS_* variables or ~/.aws/config a worker has."""
+    from botocore.config import Config
+
+    limits = s3_limits()
+    return Config(
+        retries={"mode": "standard", "total_max_attempts": limits["attempts"]},
+        connect_timeout=limits["connect"],
+        read_timeout=limits["read"],
+    )
+
+
 def lake_location(conn_id: str = "lake_s3"):
-    """(boto3 S3 client, bucket, prefix) from the `lake_s3` connection."""
+    """(boto3 S3 client, bucket, prefix) from the `lake_s3` connection; the client's
+    retries and timeouts are bounded (`s3_limits`)."""
     import boto3
 
     from include.connections import get_connection
@@ -65,6 +92,7 @@ def lake_location(conn_id: str = "lake_s3"):
         aws_access_key_id=conn.login or None,
         aws_secret_access_key=conn.password or None,
         region_name=extra.get("region_name"),
+        config=s3_config(),
     )
     return client, bucket, prefix.strip("/")
 

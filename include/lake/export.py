@@ -32,6 +32,27 @@ from include.lake.table import LakeTable
 BATCH_ROWS = 50_000
 
 
+class LakeWriteError(RuntimeError):
+    """S3 did not take a lake object, after the client's bounded retries (`s3_limits`)."""
+
+
+def _s3_failure(exc: BaseException) -> str:
+    """What S3 answered (code, HTTP status, attempts, message), else the client's error."""
+    from botocore.exceptions import ClientError
+
+    cause: BaseException | None = exc
+    while cause is not None and not isinstance(cause, ClientError):
+        cause = cause.__cause__ or cause.__context__
+    if cause is None:
+        return f"{type(exc).__name__}: {exc}"
+    error = cause.response.get("Error", {})
+    meta = cause.response.get("ResponseMetadata", {})
+    return (
+        f"{error.get('Code')} (HTTP {meta.get('HTTPStatusCode')}) after "
+        f"{meta.get('RetryAttempts', 0) + 1} attempt(s): {str(error.get('Message')).rstrip('.')}"
+    )
+
+
 @dataclass(frozen=True)
 class LakeExport:
     """One table's export for one day."""
@@ -68,6 +89,8 @@ def export_table(
     `snapshot_upper` and every table of the day reads the same snapshot."""
     import pyarrow as pa
     import pyarrow.parquet as pq
+    from boto3.exceptions import Boto3Error
+    from botocore.exceptions import BotoCoreError, ClientError
     from psycopg import sql
 
     schema = schema or table.schema
@@ -123,7 +146,14 @@ def export_table(
                     )
                     writer.write_batch(record)
                     rows += len(batch)
-        s3.upload_file(tmp.name, bucket, key)
+        try:
+            s3.upload_file(tmp.name, bucket, key)
+        except (Boto3Error, BotoCoreError, ClientError) as exc:
+            raise LakeWriteError(
+                f"S3 lake: upload of s3://{bucket}/{key} (lake table {table.name}, day {day}) "
+                f"failed: {_s3_failure(exc)}. No lake.exports watermark is recorded for it; "
+                "rerun the day's export once S3 answers"
+            ) from exc
     conn.execute(
         "insert into lake.exports (target, table_name, day, watermark_from, watermark_to, "
         "row_count, s3_key) values (%s, %s, %s, %s, %s, %s, %s) "

@@ -84,8 +84,9 @@ class Warehouse(Protocol):
     def load_day(self, day: date) -> dict[str, int]:
         """Load the day's lake files into staging, replacing that day atomically."""
 
-    def staging_current_count(self, table: str) -> int:
-        """Distinct keys of a staging table (its latest version per key)."""
+    def staging_current_count(self, table: str, days: list[date] | None = None) -> int:
+        """Distinct keys of a staging table (its latest version per key), of lake days
+        `days` only when given."""
 
     def staging_latest_sum(self, table: str, column: str) -> int:
         """Sum of a numeric column over the latest version of each key."""

@@ -407,10 +407,14 @@ class BigQueryWarehouse:
         sql = template.format(t=f"`{self._dataset(settings)}`")
         return next(iter(bq.query(sql).result(timeout=JOB_TIMEOUT_SECONDS)))
 
-    def staging_current_count(self, table: str) -> int:
+    def staging_current_count(self, table: str, days: list[date] | None = None) -> int:
         keys = ", ".join(lake_table(table).key)
+        where = ""
+        if days is not None:
+            listed = ", ".join(f"DATE '{d.isoformat()}'" for d in days)
+            where = f" where _lake_day in ({listed})" if days else " where false"
         return int(
-            self._row(f"select count(*) from (select distinct {keys} from {{t}}.{table})")[0]
+            self._row(f"select count(*) from (select distinct {keys} from {{t}}.{table}{where})")[0]
         )
 
     def staging_days(self, table: str) -> list[date]:

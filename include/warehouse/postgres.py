@@ -131,15 +131,17 @@ class PostgresWarehouse:
                 loaded[table.name] = n
         return loaded
 
-    def staging_current_count(self, table: str) -> int:
+    def staging_current_count(self, table: str, days: list[date] | None = None) -> int:
         from include.connections import pg_connect
 
         spec = lake_table(table)
+        where = sql.SQL("" if days is None else " where _lake_day = any(%(days)s)")
         with pg_connect(self.conn_id) as conn:
             return conn.execute(
-                sql.SQL("select count(*) from (select distinct {} from staging.{}) k").format(
-                    sql.SQL(", ").join(map(sql.Identifier, spec.key)), sql.Identifier(table)
-                )
+                sql.SQL("select count(*) from (select distinct {} from staging.{}{}) k").format(
+                    sql.SQL(", ").join(map(sql.Identifier, spec.key)), sql.Identifier(table), where
+                ),
+                {"days": days},
             ).fetchone()[0]
 
     def staging_days(self, table: str) -> list[date]:

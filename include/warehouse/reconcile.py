@@ -1,8 +1,14 @@
 """PostgreSQL <-> warehouse reconciliation, recorded like every other check.
 
 For every lake table (the registry in `include.lake`):
-- `reconcile_row_count_<table>`: current rows (OLTP rows vs distinct keys in staging; for a
-  day table, the raw rows of the days the warehouse holds);
+- `reconcile_row_count_<table>`: current rows, OLTP rows vs distinct keys in staging. Sources
+  may write while the warehouse reconciles (another day's run, a backfill), so OLTP can
+  hold rows no export has sent yet: staging must hold every row whose updated_at lies in
+  an exported window it should hold (sql/settled_windows.sql: a window whose load may
+  still be running left out) and no key OLTP lacks, i.e. those OLTP rows <= staged keys
+  <= OLTP rows; when nothing was written since the last export, both ends are the OLTP
+  count and the check is exact. For a day table, the raw rows of the days the warehouse
+  holds, counted on both sides for the same days;
 - `reconcile_day_rows_<table>`: for day D, the rows the lake export recorded vs staged;
 - `reconcile_raw_day_rows_<table>` (day tables): the raw day's rows now vs staged;
 - for a table with a `checksum_column` (`population`): `reconcile_<column>_sum` over the
@@ -15,6 +21,15 @@ not completed day D, so a build without it says which source is behind.
 from __future__ import annotations
 
 from include.quality import CheckResult, RunContext, check, record_checks
+
+
+def in_flight_minutes() -> int:
+    """ELT_RECONCILE_IN_FLIGHT_MINUTES (default 360: a run's load follows its export within
+    its tries): how long a day exported but not staged counts as a load still to come
+    rather than a gap in staging."""
+    import os
+
+    return int(os.environ.get("ELT_RECONCILE_IN_FLIGHT_MINUTES", "360"))
 
 
 def reconcile_warehouse(ctx: RunContext, source_conn_id: str = "source_db") -> list[CheckResult]:
@@ -32,28 +47,51 @@ def reconcile_warehouse(ctx: RunContext, source_conn_id: str = "source_db") -> l
             source_table = sql.SQL("{}.{}").format(
                 sql.Identifier(table.schema), sql.Identifier(table.name)
             )
-            # A day table is compared over the days the warehouse holds: a raw day loaded
-            # but not yet through the warehouse is not "lost".
+            staged_days = warehouse.staging_days(table.name)
+            # A day table is compared over the days the warehouse holds, on both sides: a
+            # raw day loaded but not yet through the warehouse is not "lost".
             if table.day_column:
                 source = conn.execute(
                     sql.SQL("select count(*) from {} where {} = any(%s)").format(
                         source_table, sql.Identifier(table.day_column)
                     ),
-                    (warehouse.staging_days(table.name),),
+                    (staged_days,),
                 ).fetchone()[0]
+                target = warehouse.staging_current_count(table.name, staged_days)
+                ok, expected = source == target, source
             else:
-                source = conn.execute(
-                    sql.SQL("select count(*) from {}").format(source_table)
-                ).fetchone()[0]
-            target = warehouse.staging_current_count(table.name)
+                # In this order: the windows, the staged keys, then OLTP (rows only ever
+                # join OLTP, so OLTP read last holds at least every staged key).
+                windows = conn.execute(
+                    _sql("settled_windows"),
+                    {
+                        "target": target_name(),
+                        "table": table.name,
+                        "staged": staged_days,
+                        "in_flight_minutes": in_flight_minutes(),
+                    },
+                ).fetchall()
+                lower, upper = _merged([(lo, hi) for hi, lo in windows])
+                target = warehouse.staging_current_count(table.name)
+                older, source = conn.execute(
+                    sql.SQL(
+                        "select count(*) filter (where exists (select 1 from "
+                        "unnest(%(lower)s::timestamptz[], %(upper)s::timestamptz[]) w(lo, hi) "
+                        "where t.updated_at >= w.lo and t.updated_at < w.hi)), count(*) "
+                        "from {} t"
+                    ).format(source_table),
+                    {"lower": lower, "upper": upper},
+                ).fetchone()
+                ok = older <= target <= source
+                expected = source if older == source else f"{older}..{source}"
             results.append(
                 check(
                     f"reconcile_row_count_{table.name}",
                     "consistency",
                     f"staging.{table.name}",
-                    source == target,
+                    ok,
                     target,
-                    source,
+                    expected,
                 )
             )
         for table in TABLES:
@@ -160,6 +198,26 @@ def reconcile_warehouse(ctx: RunContext, source_conn_id: str = "source_db") -> l
         results += _sources_landed(conn, day)
         record_checks(conn, ctx, results)
     return results
+
+
+def _merged(windows: list[tuple]) -> tuple[list, list]:
+    """[lower, upper) windows sorted by lower, merged where they overlap or touch, as two
+    lists (lowers, uppers)."""
+    lower: list = []
+    upper: list = []
+    for lo, hi in windows:
+        if upper and lo <= upper[-1]:
+            upper[-1] = max(upper[-1], hi)
+        else:
+            lower.append(lo)
+            upper.append(hi)
+    return lower, upper
+
+
+def _sql(name: str) -> str:
+    from include.landing import read_sql
+
+    return read_sql(__file__, name)
 
 
 def _sources_landed(conn, day) -> list[CheckResult]:

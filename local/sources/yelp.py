@@ -34,8 +34,11 @@ Scenario keys of ``POST /_control`` (all reset by ``{}``, as is the Yelp call co
 ``yelp_version`` (1, 2 or 3), ``yelp_daily_quota`` (N calls, then 429
 ``ACCESS_LIMIT_REACHED``), ``yelp_rps_429_every`` (every Nth call answers 429
 ``TOO_MANY_REQUESTS_PER_SECOND``), ``"yelp": "500"`` (every call answers 500
-``INTERNAL_ERROR``, like the Census ``"500"`` fault). Every ``/v3/`` call counts, whatever
-it answers, in the ``yelp``, ``yelp_search``/``yelp_reviews`` counts of ``GET /_control``.
+``INTERNAL_ERROR``, like the Census ``"500"`` fault), ``yelp_hold_after`` (N calls are
+answered, then every later call is held, unanswered, until the next ``POST /_control`` or
+for at most ``HOLD_MAX_SECONDS``; ``yelp_held`` counts the calls held: a test freezes a run
+mid-way with it). Every ``/v3/`` call counts, whatever it answers, in the ``yelp``,
+``yelp_search``/``yelp_reviews`` counts of ``GET /_control``.
 Per-item faults (they combine with the rest):
 
 * ``"yelp_location_not_found": ["<County>, <ST>", ...]``: those searches answer 400
@@ -57,6 +60,7 @@ import base64
 import hashlib
 import json
 import re
+import time
 import unicodedata
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, quote
@@ -67,7 +71,10 @@ DEFAULT_BIG_COUNTY_SIZE = 260
 DEFAULT_DAILY_LIMIT = 100_000  # a generous local key; yelp_daily_quota lowers it
 MAX_LIMIT = 50
 MOVED_ONE_IN = 25
-CONTROL_KEYS = ("yelp_version", "yelp_daily_quota", "yelp_rps_429_every")
+CONTROL_KEYS = ("yelp_version", "yelp_daily_quota", "yelp_rps_429_every", "yelp_hold_after")
+# A held call is answered after this long at the latest (below the clients' 60 s read
+# timeout), so a test that forgets to release it cannot hang a run.
+HOLD_MAX_SECONDS = 30
 LIST_KEYS = ("yelp_location_not_found", "yelp_business_not_found")
 BAD_BUSINESS_KINDS = ("type", "nul", "range", "surrogate")
 BAD_REVIEW_KINDS = ("year_9999", "nul")
@@ -490,6 +497,16 @@ class YelpService:
             calls = state.requests["yelp"]
             used = state.requests["yelp_quota_used"]
             faults = dict(state.faults)
+            held = state.faults
+            hold = faults.get("yelp_hold_after") is not None and calls > faults["yelp_hold_after"]
+            if hold:
+                state.requests["yelp_held"] = state.requests.get("yelp_held", 0) + 1
+        if hold:  # unanswered until the faults change (POST /_control) or the bound passes
+            deadline = time.monotonic() + HOLD_MAX_SECONDS
+            while state.faults is held and time.monotonic() < deadline:
+                time.sleep(0.05)
+            with state.lock:
+                faults = dict(state.faults)
         limit = faults.get("yelp_daily_quota", self.daily_limit)
         headers = {
             "RateLimit-DailyLimit": str(limit),

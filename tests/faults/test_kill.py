@@ -156,8 +156,10 @@ def test_raw_landing_killed_then_rerun_equals_one_run():
     [
         ("lock table raw.amplitude_event in access exclusive mode", "amplitude_event"),
         (
-            "lock table raw.amplitude_event_property in access exclusive mode",
-            "amplitude_event_property",
+            # ACCESS SHARE lets the load take its SHARE ROW EXCLUSIVE turn, build the day's
+            # work table and stops it at the DETACH of the day's old partition.
+            "lock table raw.amplitude_event_property in access share mode",
+            "detach partition",
         ),
     ],
     ids=["after_copy", "at_partition_swap"],

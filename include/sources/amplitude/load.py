@@ -113,15 +113,22 @@ def _write_batch(conn, key: str, seq: int, item) -> None:
 def _swap_property_partition(conn, day: date, deduplicated: bool) -> int:
     """Day D's property rows into a new table without its index, the primary key built in
     bulk, then swapped in as D's partition of raw.amplitude_event_property (the old one
-    dropped): the parent is locked only for the swap, at the end of the transaction.
+    dropped): readers of the parent wait only for the swap, at the end of the transaction.
     One row per key of each property object, made by PostgreSQL from the jsonb (strings
-    unquoted, numbers exact, nested values as JSON text)."""
+    unquoted, numbers exact, nested values as JSON text).
+
+    Loads of different days take turns from here: each would otherwise hold a weak lock on
+    the parent (CREATE TABLE ... LIKE, the DELETE) and then ask for ACCESS EXCLUSIVE (DETACH)
+    or lock the default partition (ATTACH) while the other holds its weak lock: a deadlock
+    (two backfill days at once hit it). SHARE ROW EXCLUSIVE conflicts with itself and with
+    writers, not with readers, and is this transaction's first lock on the parent."""
     from datetime import timedelta
 
     from psycopg import sql
 
     part = f"amplitude_event_property_d{day:%Y%m%d}"
     objects = ", ".join(f"('{ptype}', e.{field})" for ptype, field in PROPERTY_FIELDS)
+    conn.execute("lock table raw.amplitude_event_property in share row exclusive mode")
     conn.execute(
         f"create table raw.{part}_load (like raw.amplitude_event_property "
         "including defaults including constraints)"

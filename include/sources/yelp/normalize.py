@@ -6,7 +6,9 @@ Days may be normalized out of order (a rerun or a backfill of an older day): the
 (a business's described values, its current bridge links, its city's county, a category's
 title, a user, a review) is the latest day's. `seen_on` on oltp.business, city, category,
 yelp_user and review is the latest day a row was seen; a day before it adds its history
-(its holding, new rows) and changes nothing else."""
+(its holding, new rows) and changes nothing else of the present, but it dates the present
+version: `changed_on` is the first day of the run of loaded days describing the business as
+now (sql/business_changed_on.sql), so a backfill ends where the days in calendar order end."""
 
 from __future__ import annotations
 
@@ -54,6 +56,7 @@ def normalize_yelp(conn, day: date) -> dict[str, int]:
         conn.execute(read_sql(__file__, "city_seen"), p)
         changed["oltp.business"] = conn.execute(read_sql(__file__, "business"), p).rowcount
         conn.execute(read_sql(__file__, "business_seen"), p)
+        conn.execute(read_sql(__file__, "business_changed_on"), p)
         conn.execute(read_sql(__file__, "current_business"), p)
         changed["oltp.category"] = upsert(
             conn,

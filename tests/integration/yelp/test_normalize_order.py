@@ -14,7 +14,7 @@ from include.connections import pg_connect
 from include.sources.yelp.normalize import normalize_yelp
 
 pytestmark = pytest.mark.integration
-D1, D2 = date(2031, 3, 1), date(2031, 3, 2)
+D1, D2, D3 = date(2031, 3, 1), date(2031, 3, 2), date(2031, 3, 3)
 
 
 @pytest.fixture(scope="module")
@@ -66,8 +66,8 @@ def names():
             "delete from oltp.transaction_type where transaction_type like %s", (f"test-tx-%{tag}",)
         )
         conn.execute("delete from oltp.city where city_name = %s", (n["city"],))
-        conn.execute("delete from raw.yelp_search where logical_date = any(%s)", ([D1, D2],))
-        conn.execute("delete from yelp.progress where logical_date = any(%s)", ([D1, D2],))
+        conn.execute("delete from raw.yelp_search where logical_date = any(%s)", ([D1, D2, D3],))
+        conn.execute("delete from yelp.progress where logical_date = any(%s)", ([D1, D2, D3],))
 
 
 def _land(day: date, county: str, state: str, business: dict) -> None:
@@ -244,3 +244,56 @@ def test_days_normalized_in_order_reach_the_same_present(two_counties, names):
     assert present["categories"] == {names["cat_new"]}
     assert present["city_county"] == (first_county,)
     assert present["holdings"] == {D1: (2.0, 5), D2: (2.5, 5)}
+
+
+def _business(names, **values) -> dict:
+    return {
+        "id": names["business"],
+        "alias": "test-order",
+        "name": "Same Diner",
+        "review_count": 5,
+        "rating": 3.0,
+        "price": "$",
+        "address1": "1 Main St",
+        "city": names["city"],
+        "categories": [[names["cat_old"], "Old"]],
+        "transactions": [],
+        **values,
+    }
+
+
+def _changed_on(business_id: str):
+    with pg_connect("source_db") as conn:
+        return conn.execute(
+            "select business_name, changed_on from oltp.business where business_id = %s",
+            (business_id,),
+        ).fetchone()
+
+
+@pytest.mark.parametrize("order", [(D1, D2), (D2, D1)], ids=["in_order", "backfill"])
+def test_a_version_seen_on_several_days_starts_on_the_first_whatever_the_order(
+    two_counties, names, order
+):
+    """The same described values on D1 and D2: the version holds from D1 (changed_on), as
+    the days in calendar order say, also when D1 is a backfill normalized after D2."""
+    state, first_county, _ = two_counties
+    for day in (D1, D2):
+        _land(day, first_county, state, _business(names))
+    for day in order:
+        with pg_connect("source_db", autocommit=True) as conn:
+            normalize_yelp(conn, day)
+    assert _changed_on(names["business"]) == ("Same Diner", D1)
+
+
+@pytest.mark.parametrize("order", [(D1, D2, D3), (D1, D3, D2), (D3, D1, D2), (D3, D2, D1)], ids=str)
+def test_an_older_day_with_other_values_inside_a_version_cuts_it(two_counties, names, order):
+    """D1 and D3 describe the business alike, D2 otherwise: in calendar order the present
+    version starts on D3; normalized in any order, changed_on is D3 and the present D3's."""
+    state, first_county, _ = two_counties
+    _land(D1, first_county, state, _business(names))
+    _land(D2, first_county, state, _business(names, name="Other Diner"))
+    _land(D3, first_county, state, _business(names))
+    for day in order:
+        with pg_connect("source_db", autocommit=True) as conn:
+            normalize_yelp(conn, day)
+    assert _changed_on(names["business"]) == ("Same Diner", D3)
