@@ -46,6 +46,27 @@ SOURCE_TASKS = (
 )
 
 
+def _stages(dag_id: str, source, day: date, stage):
+    """The source DAG's tasks in order, as its DAG file wires them: `stage(task_id, call)`
+    runs `call(ctx)` under that task's RunContext. Returns what `ingest_day` returns."""
+    if dag_id in ("states_page", "census_population"):
+        keys = stage("extract", lambda ctx: source.run_extract(day))
+        landed = stage("land", lambda ctx: source.run_land(day, keys))
+        checked = stage("check", lambda ctx: source.run_check(day, ctx, landed.batch_id))
+        return stage("normalize", lambda ctx: source.run_normalize(day, checked["batch_id"]))
+    if dag_id == "yelp_businesses":
+        fetched = stage("extract_land", lambda ctx: source.run_extract_land(day))
+        stage("check", lambda ctx: source.run_check(day, ctx, fetched))
+        return source.YelpDay(fetched, stage("normalize", lambda ctx: source.run_normalize(day)))
+    if dag_id == "amplitude_events":
+        keys = stage("export", lambda ctx: source.run_export(day))
+        loaded = stage("load", lambda ctx: source.run_load(day, ctx, keys))
+        stage("check", lambda ctx: source.run_check(day, ctx, loaded, keys))
+        stage("publish", lambda ctx: source.run_publish(day))
+        return source.AmplitudeDay(loaded=loaded, archive_keys=keys, from_archive=False)
+    raise KeyError(dag_id)
+
+
 def run_task(dag_id: str, task_id: str, day: date, run_id: str, call):
     """One DAG task's entry point as its final try runs it: `call(ctx)` with the task's
     RunContext; a failure is alerted as the task's failure callback (`on_task_failure`)
