@@ -177,8 +177,14 @@ def test_a_backfill_lands_each_day_once_and_the_warehouse_processes_each(deploym
             "amplitude_events",
             "--from-date",
             BACKFILL[0].isoformat(),
+            # Dates are instants: the run of day D (logical date D 03:00) is after D 00:00,
+            # so the last day's run is included by giving the day after it.
             "--to-date",
-            BACKFILL[-1].isoformat(),
+            (BACKFILL[-1] + timedelta(days=1)).isoformat(),
+            # Airflow 3's backfill runs up to 10 days at once whatever the DAG's
+            # max_active_runs: one source day at a time, as the scheduler runs them.
+            "--max-active-runs",
+            "1",
         ],
         env=env,
         capture_output=True,
