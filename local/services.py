@@ -8,6 +8,7 @@ stops only what `up` started, by the PID it recorded.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shlex
@@ -140,14 +141,31 @@ def _stop(name: str, sig: int = signal.SIGTERM, grace: float = 15.0) -> None:
     if not pid_file.exists():
         return
     pid = int(pid_file.read_text())
-    if _group_alive(pid):
-        os.killpg(pid, sig)
+    # The session it was started in, and the process itself: a leader that moved to a
+    # group of its own (setsid) is no longer reached through the first.
+    groups = {pid}
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        groups.add(os.getpgid(pid))
+
+    def alive() -> bool:
+        return _alive(pid) or any(_group_alive(g) for g in groups)
+
+    def signal_all(s: int) -> None:
+        for g in groups:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(g, s)
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, s)
+
+    if alive():
+        signal_all(sig)
         deadline = time.monotonic() + grace
-        while time.monotonic() < deadline and _group_alive(pid):
+        while time.monotonic() < deadline and alive():
             time.sleep(0.1)
-        if _group_alive(pid):
-            os.killpg(pid, signal.SIGKILL)
-            while _group_alive(pid):
+        if alive():
+            signal_all(signal.SIGKILL)
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline and alive():
                 time.sleep(0.05)
         print(f"  {name:<16} stopped (pid {pid})")
     pid_file.unlink(missing_ok=True)
