@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pendulum
+from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOperator
 from airflow.sdk import DAG, task
 
 from include.dbt.cosmos import dbt_task_group
@@ -64,50 +65,100 @@ It does not retry, and the marts of what did arrive are still built.
 ) as dag:
 
     @task
-    def export_lake(**context):
-        from include.lake.export import export_days
-        from include.runs import logical_days, xcom_value
+    def plan_days(**context) -> list[str]:
+        """The days this run processes (include/warehouse/plan.py): its `day` or logical
+        date; for an asset-triggered run every day its events carry and every day a source
+        landed that this target has not exported yet. Nothing to do: the run is skipped."""
+        from airflow.sdk.exceptions import AirflowSkipException
 
-        return [xcom_value(e) for e in export_days(logical_days(context))]
+        from include.lake import target_name
+        from include.warehouse.plan import plan_days
+
+        plan = plan_days(context)
+        print(f"warehouse run plan: {plan.describe(target_name())}")
+        if not plan.days:
+            raise AirflowSkipException("no day to process: no asset event, nothing unexported")
+        return [d.isoformat() for d in plan.days]
 
     @task
-    def load_staging(**context):
-        from include.runs import logical_days
+    def export_lake(days: list[str]):
+        from datetime import date
+
+        from include.lake.export import export_days
+        from include.runs import xcom_value
+
+        return [xcom_value(e) for e in export_days([date.fromisoformat(d) for d in days])]
+
+    @task
+    def load_staging(days: list[str]):
+        from datetime import date
+
         from include.warehouse import load_days
 
-        return load_days(logical_days(context))
+        return load_days([date.fromisoformat(d) for d in days])
 
     @task
-    def reconcile(**context):
-        from include.runs import logical_days, run_context
+    def reconcile(days: list[str], **context):
+        from datetime import date
+
+        from include.runs import run_context
         from include.warehouse.reconcile import reconcile_days
 
-        days = logical_days(context)
-        return reconcile_days([run_context(context, day=d) for d in days])
+        return reconcile_days([run_context(context, day=date.fromisoformat(d)) for d in days])
 
     @task
-    def source_freshness(**context):
+    def source_freshness(days: list[str], **context):
         """dbt source freshness -> timeliness rows in quality.check_results; a stale source
         fails the task at once (a retry cannot make old data new) and alerts."""
+        from datetime import date
+
         from airflow.sdk.exceptions import AirflowFailException
 
         from include.quality.freshness import StaleSourceError, check_source_freshness
         from include.runs import run_context, xcom_value
 
         try:
-            checks = check_source_freshness(run_context(context))
+            checks = check_source_freshness(run_context(context, day=date.fromisoformat(days[-1])))
         except StaleSourceError as exc:
             raise AirflowFailException(str(exc)) from exc
         return [xcom_value(c) for c in checks]
 
     @task(outlets=[MARTS_ASSET])
-    def publish_marts(**context):
+    def publish_marts(days: list[str], **context):
+        from datetime import date
+
         from include.runs import mark_day
 
-        mark_day(context, MARTS_ASSET)
+        mark_day(context, MARTS_ASSET, date.fromisoformat(days[-1]))
 
-    staged = export_lake() >> load_staging()
-    staged >> reconcile() >> dbt_task_group() >> publish_marts()
+    @task.short_circuit(trigger_rule="all_done")
+    def landed_during_run(**context) -> bool:
+        """Did a source land a day while this run was busy (after its export)? Its asset
+        event may never become a run (apache/airflow#56050), so this run queues the next
+        one itself. Runs that name their day (`make run`, a manual day) never do."""
+        from include.lake.export import unexported_days
+        from include.runs import explicit_day
+
+        if explicit_day(context) is not None:
+            return False
+        pending = unexported_days()
+        print(f"landed and not yet exported: {[d.isoformat() for d in pending]}")
+        return bool(pending)
+
+    # A run with no logical date and no day: its plan is every unexported day. It is
+    # queued behind this one (max_active_runs=1).
+    catch_up = TriggerDagRunOperator(
+        task_id="queue_catch_up_run",
+        trigger_dag_id="warehouse",
+        logical_date=None,
+        conf={},
+        execution_timeout=timedelta(minutes=5),
+    )
+
+    days = plan_days()
+    staged = export_lake(days) >> load_staging(days)
+    marts = staged >> reconcile(days) >> dbt_task_group() >> publish_marts(days)
     # Beside the build: a stale source is reported (and fails this task), the marts of
     # what did arrive are still built and published.
-    staged >> source_freshness()
+    freshness = staged >> source_freshness(days)
+    [marts, freshness] >> landed_during_run() >> catch_up

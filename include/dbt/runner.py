@@ -137,10 +137,12 @@ def record_run_results(project_dir: str | Path, ctx) -> list:
 def record_run_results_callback(project_dir: str, context=None, **_) -> None:
     """cosmos `callback`: runs after each dbt invocation, before a failure is raised."""
     from include.runs import run_context
+    from include.warehouse.plan import run_days
 
     if not (Path(project_dir) / "target" / "run_results.json").is_file():
         return
-    checks = record_run_results(project_dir, run_context(context, context["ti"].task_id))
+    day = run_days(context)[-1]  # the latest day of the warehouse run's plan
+    checks = record_run_results(project_dir, run_context(context, context["ti"].task_id, day=day))
     failed = [c.check_name for c in checks if c.status in ("fail", "error")]
     print(
         f"recorded {len(checks)} dbt test results in quality.check_results"

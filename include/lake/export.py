@@ -181,6 +181,33 @@ def export_day(day: date, source_conn_id: str = "source_db") -> list[LakeExport]
     with pg_connect(source_conn_id, autocommit=True) as conn, conn.transaction():
         conn.execute("set transaction isolation level repeatable read")
         upper = conn.execute(SAFE_UPPER_BOUND).fetchone()[0]
-        return [
+        exports = [
             export_table(conn, s3, bucket, prefix, t, day, snapshot_upper=upper) for t in TABLES
         ]
+        # The landings of D this snapshot read: what a later landing of D is compared with.
+        conn.execute(
+            "insert into lake.exported_landings (target, source, day, landed_at) "
+            "select %s, source, day, landed_at from raw.landed_days where day = %s "
+            "on conflict (target, source, day) do update set landed_at = excluded.landed_at",
+            (target_name(), day),
+        )
+        return exports
+
+
+# Days a source landed (raw.landed_days) after the target's last export of that day read
+# them, or that no export of the day read: each still has to reach the lake and the target.
+UNEXPORTED_DAYS = (
+    "select distinct l.day from raw.landed_days as l "
+    "left join lake.exported_landings as x "
+    "on x.target = %s and x.source = l.source and x.day = l.day "
+    "where x.landed_at is null or x.landed_at < l.landed_at order by 1"
+)
+
+
+def unexported_days(target: str | None = None, source_conn_id: str = "source_db") -> list[date]:
+    """Every day a source landed that `target`'s lake stream has not exported since (the
+    landing is newer than what the last export of the day read), in day order."""
+    from include.connections import pg_connect
+
+    with pg_connect(source_conn_id) as conn:
+        return [r[0] for r in conn.execute(UNEXPORTED_DAYS, (target or target_name(),))]

@@ -53,24 +53,38 @@ def logical_days(context) -> list:
     Airflow 3) each distinct `day` its triggering asset events carry. Events pile up while
     a run is busy, and the next run is triggered by all of them: each of their days is
     processed, not only the latest."""
-    explicit = param_day(context)
+    explicit = explicit_day(context)
     if explicit is not None:
         return [explicit]
-    logical = context.get("logical_date")
-    if logical is not None:
-        return [logical.date()]
-    days = {
-        date.fromisoformat(e.extra["day"])
-        for events in (context.get("triggering_asset_events") or {}).values()
-        for e in events
-        if (e.extra or {}).get("day")
-    }
+    days = event_days(context)
     if not days:
         raise ValueError(
             "no logical date and no triggering asset event with a 'day': "
             "trigger this DAG with a logical date or the `day` param (YYYY-MM-DD)"
         )
-    return sorted(days)
+    return days
+
+
+def explicit_day(context) -> date | None:
+    """The day a run names: its `day` param, else its logical date's UTC day; None for an
+    asset-triggered run (or a manual one without a logical date)."""
+    explicit = param_day(context)
+    if explicit is not None:
+        return explicit
+    logical = context.get("logical_date")
+    return None if logical is None else logical.date()
+
+
+def event_days(context) -> list[date]:
+    """Each distinct `day` the run's triggering asset events carry, in order."""
+    return sorted(
+        {
+            date.fromisoformat(e.extra["day"])
+            for events in (context.get("triggering_asset_events") or {}).values()
+            for e in events
+            if (e.extra or {}).get("day")
+        }
+    )
 
 
 def logical_day(context):
@@ -78,9 +92,10 @@ def logical_day(context):
     return logical_days(context)[-1]
 
 
-def mark_day(context, asset) -> None:
-    """Tag the asset event this task emits with day D, for asset-scheduled consumers."""
-    context["outlet_events"][asset].extra = {"day": logical_day(context).isoformat()}
+def mark_day(context, asset, day: date | None = None) -> None:
+    """Tag the asset event this task emits with day D (default: the run's latest day), for
+    asset-scheduled consumers."""
+    context["outlet_events"][asset].extra = {"day": (day or logical_day(context)).isoformat()}
 
 
 def run_context(context, task_id: str | None = None, day=None):

@@ -137,8 +137,13 @@ def test_every_dbt_node_is_a_task_in_the_warehouse_dag(dagbag):
     # Source freshness runs on what the load staged, beside the build: a stale source
     # neither blocks the marts nor is hidden by them.
     freshness = warehouse.get_task("source_freshness")
-    assert freshness.upstream_task_ids == {"load_staging"}
-    assert not freshness.downstream_task_ids
+    assert freshness.upstream_task_ids == {"plan_days", "load_staging"}
+    assert freshness.downstream_task_ids == {"landed_during_run"}
+    # Every task takes its days from the run's plan; the catch-up comes after all of them.
+    for task_id in ("export_lake", "load_staging", "reconcile", "publish_marts"):
+        assert "plan_days" in warehouse.get_task(task_id).upstream_task_ids, task_id
+    assert warehouse.get_task("landed_during_run").trigger_rule == "all_done"
+    assert warehouse.get_task("queue_catch_up_run").upstream_task_ids == {"landed_during_run"}
 
 
 def test_dag_order_puts_producers_before_asset_consumers(dagbag):

@@ -104,7 +104,7 @@ def test_v013_gives_existing_yelp_rows_the_latest_landed_day_that_carries_them(
             "('r1', 'b1', 'u1'), ('r2', 'b1', 'u2'), ('r3', 'b1', 'u3')"
         )
 
-    assert migrate(scratch_database) == ["V013__yelp_seen_on_rest.sql"]
+    assert migrate(scratch_database)[0] == "V013__yelp_seen_on_rest.sql"
     old = date(1900, 1, 1)
     with pg_connect(scratch_database) as conn:
         seen = {

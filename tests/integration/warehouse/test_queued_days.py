@@ -1,6 +1,8 @@
 """Asset events pile up while a warehouse run is busy: the next run is triggered by all of
 them at once. Every day they carry must reach the lake, the staging and the
-reconciliation, in day order; not only the latest."""
+reconciliation, in day order; not only the latest. And an event Airflow never turned into
+a run (apache/airflow#56050) must lose no day: the next run also takes every day a source
+landed that the target has not exported."""
 
 import uuid
 from datetime import date
@@ -15,6 +17,7 @@ from include.runs.assets import AMPLITUDE_RAW_ASSET
 
 pytestmark = pytest.mark.integration
 D1, D2, D3 = date(2031, 3, 1), date(2031, 3, 2), date(2031, 3, 3)
+LOST, NEXT = date(2031, 4, 1), date(2031, 4, 2)
 DAGS = Path(__file__).resolve().parents[3] / "dags"
 
 
@@ -38,16 +41,40 @@ def _context(run_id: str, task_id: str, days: list[date]) -> dict:
     }
 
 
+def _up_to_date() -> None:
+    """Given: a warehouse that exported every day landed so far (earlier tests land days
+    they never export), so a plan holds only what a test lands and queues."""
+    with pg_connect("source_db", autocommit=True) as conn:
+        conn.execute(
+            "insert into lake.exported_landings (target, source, day, landed_at) "
+            "select 'postgres', source, day, landed_at from raw.landed_days "
+            "on conflict (target, source, day) do update set landed_at = excluded.landed_at"
+        )
+
+
+def _run(warehouse_dag, run_id: str, queued: list[date]) -> list[str]:
+    """The warehouse run's first tasks, as Airflow calls them for an asset-triggered run."""
+    days = warehouse_dag.get_task("plan_days").python_callable(
+        **_context(run_id, "plan_days", queued)
+    )
+    warehouse_dag.get_task("export_lake").python_callable(days)
+    warehouse_dag.get_task("load_staging").python_callable(days)
+    warehouse_dag.get_task("reconcile").python_callable(
+        days, **_context(run_id, "reconcile", queued)
+    )
+    return days
+
+
 def test_every_queued_day_is_exported_staged_and_reconciled(warehouse_dag):
     from include.sources.amplitude import ingest_day
 
+    _up_to_date()
     run_id = f"test-queued-{uuid.uuid4()}"
     for day in (D1, D2, D3):
         ingest_day(day, RunContext(run_id, "amplitude_events", "export_archive_load", day))
     # The events arrive out of order, and D2 twice (a rerun of its source DAG).
     queued = [D3, D1, D2, D2]
-    for task_id in ("export_lake", "load_staging", "reconcile"):
-        warehouse_dag.get_task(task_id).python_callable(**_context(run_id, task_id, queued))
+    assert _run(warehouse_dag, run_id, queued) == [d.isoformat() for d in (D1, D2, D3)]
 
     with pg_connect("source_db") as conn:
         exported = {
@@ -93,3 +120,52 @@ def test_every_queued_day_is_exported_staged_and_reconciled(warehouse_dag):
     assert not_passed == [
         (f"source_landed_{s}", "warn", 3) for s in ("census", "states_page", "yelp")
     ]
+
+
+def test_a_landed_day_whose_event_never_made_a_run_is_processed_by_the_next_run(warehouse_dag):
+    """LOST landed, but its asset event produced no run; NEXT's event triggers a run: it
+    processes LOST too, in order, and a rerun of that run keeps its days."""
+    from airflow.sdk.exceptions import AirflowSkipException
+
+    from include.sources.amplitude import ingest_day
+
+    _up_to_date()
+    source_run = f"test-lost-{uuid.uuid4()}"
+    for day in (LOST, NEXT):
+        ingest_day(day, RunContext(source_run, "amplitude_events", "export_archive_load", day))
+    run_id = f"test-lost-warehouse-{uuid.uuid4()}"
+    assert _run(warehouse_dag, run_id, [NEXT]) == [LOST.isoformat(), NEXT.isoformat()]
+    with pg_connect("warehouse_db") as conn:
+        staged = dict(
+            conn.execute(
+                "select _lake_day, count(*) from staging.amplitude_event where _lake_day = any(%s) "
+                "group by 1",
+                ([LOST, NEXT],),
+            ).fetchall()
+        )
+    with pg_connect("source_db") as conn:
+        raw = dict(
+            conn.execute(
+                "select export_day, count(*) from raw.amplitude_event where export_day = any(%s) "
+                "group by 1",
+                ([LOST, NEXT],),
+            ).fetchall()
+        )
+    assert staged == raw and set(raw) == {LOST, NEXT}
+
+    # A cleared run plans again: the same days, though nothing is unexported any more.
+    plan = warehouse_dag.get_task("plan_days").python_callable
+    assert plan(**_context(run_id, "plan_days", [NEXT])) == [LOST.isoformat(), NEXT.isoformat()]
+    # A new run with no event and nothing unexported has nothing to do.
+    with pytest.raises(AirflowSkipException):
+        plan(**_context(f"test-empty-{uuid.uuid4()}", "plan_days", []))
+
+    # A day landed again while a run was busy: the run queues a catch-up run; a run that
+    # names its day never does.
+    landed = warehouse_dag.get_task("landed_during_run").python_callable
+    assert landed(**_context(run_id, "landed_during_run", [NEXT])) is False
+    ingest_day(LOST, RunContext(source_run, "amplitude_events", "export_archive_load", LOST))
+    assert landed(**_context(run_id, "landed_during_run", [NEXT])) is True
+    named = {**_context(run_id, "landed_during_run", []), "params": {"day": "2024-01-15"}}
+    assert landed(**named) is False
+    _up_to_date()
