@@ -36,8 +36,10 @@ with DAG(
     doc_md="""
 ### warehouse
 Runs when both `oltp.state` and `oltp.county_population` have new asset events, and again
-when `oltp.business` (Yelp) or `raw.amplitude_event` (Amplitude) has (the days come from the
-events, every day they carry, in order; or from the logical date of a manual run): exports
+when `oltp.business` (Yelp) or `raw.amplitude_event` (Amplitude) has. `plan_days` fixes the
+run's days: the `day` param or logical date of a run that names one; else every day its
+asset events carry plus every day a source landed that this target has not exported yet
+(an event Airflow dropped loses no day). Then, for each day in order, it exports
 the changed OLTP rows and Amplitude's day D (events and properties, whole) to the S3 lake as
 Parquet (`lake_s3`), loads each day into the warehouse staging schema (`WAREHOUSE`, default
 the local PostgreSQL `warehouse_db`), reconciles Postgres with the warehouse, and builds the
@@ -56,7 +58,8 @@ failing means the raw Amplitude day changed after it was exported (a rerun of
 its `dbt:` rows in `quality.check_results` name the failed test. Clearing a red node task
 reruns just that node (`dbt run`/`dbt test --select`), not the whole build. A
 `deadline_missed` alert means a run was not done four hours after it was queued. Param
-`day` (YYYY-MM-DD) processes that day instead of the asset events' days.
+`day` (YYYY-MM-DD) processes that day instead of the asset events' days. A day that landed
+while a run was busy gets a catch-up run (`queue_catch_up_run`, skipped otherwise).
 A red `source_freshness` means a source table's newest staged row is older than its
 `error_after` (its `freshness_*` row says how old): the source DAG has not delivered (its
 own red runs, or `source_landed_<name>` warns); fix and rerun that source, then this DAG.

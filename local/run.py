@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import sys
 from datetime import UTC, date
 from pathlib import Path
@@ -26,11 +27,7 @@ DAGS_DIR = Path(__file__).resolve().parents[1] / "dags"
 # One file per `make run` process (<pid>.json): the DAG runs it made. A run listed by a
 # process that is gone can never finish (dag.test() runs its tasks in that process).
 OWNED_RUNS_DIR = (
-    Path(
-        __import__("os").environ.get(
-            "ELT_LOCAL_DIR", Path(__file__).resolve().parents[1] / ".local"
-        )
-    )
+    Path(os.environ.get("ELT_LOCAL_DIR", Path(__file__).resolve().parents[1] / ".local"))
     / "run"
     / "make-run"
 )
@@ -42,7 +39,6 @@ def _own_runs():
     the logical date, and the UI then shows a run of "532d 5h") and record it as this
     process's, for `fail_orphaned_runs`."""
     import json
-    import os
 
     import airflow.models.dagrun as dagrun_module
     from airflow._shared.timezones import timezone
@@ -77,7 +73,6 @@ def fail_orphaned_runs(only_pid: int | None = None) -> list[str]:
     A run is orphaned when it was made by dag.test() and no live `make run` owns it.
     With `only_pid`, only that process's runs (the supervisor, after its child stopped)."""
     import json
-    import os
 
     from airflow._shared.timezones import timezone
     from airflow.models.dagrun import DagRun
@@ -107,6 +102,7 @@ def fail_orphaned_runs(only_pid: int | None = None) -> list[str]:
             files.append(path)
     failed = []
     now = timezone.utcnow()
+    finished = [s.value for s in _finished_states()]
     with create_session() as session:
         query = session.query(DagRun).filter(
             DagRun.triggered_by == DagRunTriggeredByType.TEST,
@@ -119,8 +115,7 @@ def fail_orphaned_runs(only_pid: int | None = None) -> list[str]:
             for ti in session.query(TaskInstance).filter(
                 TaskInstance.dag_id == dr.dag_id,
                 TaskInstance.run_id == dr.run_id,
-                TaskInstance.state.is_(None)
-                | TaskInstance.state.notin_([s.value for s in _finished_states()]),
+                TaskInstance.state.is_(None) | TaskInstance.state.notin_(finished),
             ):
                 ti.state = TaskInstanceState.FAILED
                 ti.end_date = now
@@ -289,8 +284,6 @@ def _print_outcome(day: date, outcome: dict, log: Path | None) -> None:
 def _logs_to(path: Path | None):
     """Point this process's stdout/stderr (file descriptors, so every logger follows) at
     `path` for the duration; restore them afterwards."""
-    import os
-
     if path is None:
         yield
         return
@@ -375,7 +368,6 @@ def _supervise(argv: list[str]) -> int:
     SIGTERM or SIGINT: dag.test() installs its own signal handling and keeps running, so
     the supervisor forwards the signal to the whole session, waits STOP_GRACE_SECONDS, then
     kills what is left. Returns the child's status, or 128 + the signal's number."""
-    import os
     import signal
     import subprocess
     import time

@@ -95,8 +95,9 @@ def _census(dep, params: dict) -> list:
 
 def _workers(tis: list[dict]) -> set[str]:
     """The workers that ran these tasks. The scheduler completes an EmptyOperator itself
-    (no worker, no host name): every other task must name its worker."""
-    ran = [t for t in tis if t["operator"] != "EmptyOperator"]
+    and a skipped task never starts (no worker, no host name): every other task must name
+    its worker."""
+    ran = [t for t in tis if t["operator"] != "EmptyOperator" and t["state"] != "skipped"]
     return {t["hostname"] for t in ran}
 
 

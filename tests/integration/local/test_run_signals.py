@@ -20,36 +20,6 @@ def _session_processes(sid: int) -> list[str]:
     return [line for line in out.stdout.splitlines() if line.split()[1] == str(sid)]
 
 
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
-def test_make_run_stops_on_a_signal_and_leaves_nothing_behind(tmp_path, sig):
-    log = tmp_path / "run.log"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "local.run", "--date", "2030-06-02", "--log", str(log)],
-        cwd=ROOT,
-        start_new_session=True,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    deadline = time.monotonic() + 120
-    while "Task " not in (log.read_text(errors="replace") if log.exists() else ""):
-        assert proc.poll() is None, proc.stdout.read().decode()
-        assert time.monotonic() < deadline, "no task started within 120 s"
-        time.sleep(0.5)
-    time.sleep(2)  # inside a task
-    sent = time.monotonic()
-    os.kill(proc.pid, sig)
-    try:
-        rc = proc.wait(timeout=60)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        pytest.fail(f"still running 60 s after {sig.name}")
-    took = time.monotonic() - sent
-    assert rc != 0
-    assert took < 45, took
-    time.sleep(1)
-    assert _session_processes(proc.pid) == []  # the run's whole session is gone
-
-
 def _runs(day: str) -> list[tuple]:
     """(dag_id, state, start_date, end_date) of the metadata DB's runs for logical date
     `day`, read with psql-level SQL (not through the code under test)."""
@@ -73,13 +43,8 @@ def _fresh_day(offset: int) -> str:
     return (date(2031, 1, 1) + timedelta(days=(int(time.time()) // 60) % 3000 + offset)).isoformat()
 
 
-def test_a_stopped_make_run_leaves_no_run_running_and_runs_start_at_the_wall_clock(tmp_path):
-    """A killed `make run` left its warehouse run "running" for good, and with
-    max_active_runs=1 that blocked every later warehouse run under the scheduler; and
-    dag.test() starts its runs at the logical date (the UI read "Total: 532d")."""
-    day = _fresh_day(0)
-    log = tmp_path / "run.log"
-    before = time.time()
+def _start_make_run(day: str, log: Path) -> subprocess.Popen:
+    """`make run` for `day` in a session of its own, once its first task has started."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "local.run", "--date", day, "--log", str(log)],
         cwd=ROOT,
@@ -92,10 +57,33 @@ def test_a_stopped_make_run_leaves_no_run_running_and_runs_start_at_the_wall_clo
         assert proc.poll() is None, proc.stdout.read().decode()
         assert time.monotonic() < deadline, "no task started within 120 s"
         time.sleep(0.5)
-    time.sleep(2)
-    os.kill(proc.pid, signal.SIGTERM)
-    proc.wait(timeout=60)
+    return proc
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_signalled_make_run_stops_leaving_no_process_and_no_run_running(tmp_path, sig):
+    """Stopped inside a task, within a grace period, with a non-zero status and no process
+    left in its session. A killed `make run` also left its warehouse run "running" for
+    good, and with max_active_runs=1 that blocked every later warehouse run under the
+    scheduler; and dag.test() started its runs at the logical date (the UI read "Total:
+    532d"): every run it made is finished and started at the wall clock."""
+    day = _fresh_day(0 if sig == signal.SIGTERM else 2)
+    before = time.time()
+    proc = _start_make_run(day, tmp_path / "run.log")
+    time.sleep(2)  # inside a task
+    sent = time.monotonic()
+    os.kill(proc.pid, sig)
+    try:
+        rc = proc.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        pytest.fail(f"still running 60 s after {sig.name}")
+    took = time.monotonic() - sent
     after = time.time()
+    assert rc != 0
+    assert took < 45, took
+    time.sleep(1)
+    assert _session_processes(proc.pid) == []  # the run's whole session is gone
     runs = _runs(day)
     assert runs, "the run made no DAG run"
     for dag_id, state, start, end in runs:
@@ -108,19 +96,8 @@ def test_the_next_make_run_fails_the_runs_a_killed_one_left_running(tmp_path):
     """SIGKILL gives the supervisor no chance: the next `make run` marks the runs the dead
     one made as failed before it starts its own, so none blocks a later run."""
     day = _fresh_day(1)
-    log = tmp_path / "run.log"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "local.run", "--date", day, "--log", str(log)],
-        cwd=ROOT,
-        start_new_session=True,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
+    proc = _start_make_run(day, tmp_path / "run.log")
     deadline = time.monotonic() + 120
-    while "Task " not in (log.read_text(errors="replace") if log.exists() else ""):
-        assert proc.poll() is None, proc.stdout.read().decode()
-        assert time.monotonic() < deadline, "no task started within 120 s"
-        time.sleep(0.5)
     while not any(state == "running" for _, state, _, _ in _runs(day)):
         assert time.monotonic() < deadline, "no DAG run running within 120 s"
         time.sleep(0.2)

@@ -11,21 +11,10 @@ import pytest
 import requests
 
 from include.connections import get_connection, pg_connect
-from tests.helpers import control, failures, reset_yelp, run_day
+from tests.helpers import YELP_TABLES, control, failures, reset_yelp, run_day
 
 pytestmark = pytest.mark.integration
 DAY1, DAY2 = date(2024, 6, 1), date(2024, 6, 2)
-YELP_TABLES = (
-    "city",
-    "business",
-    "category",
-    "business_category",
-    "transaction_type",
-    "business_transaction",
-    "yelp_user",
-    "review",
-    "business_holding",
-)
 
 
 @pytest.fixture(autouse=True)
