@@ -39,7 +39,7 @@ where l.landed_at <= e.exported_at;
 create table lake.warehouse_runs (
     run_id text not null,
     target text not null,
-    days date[] not null,
+    run_days date[] not null,
     planned_at timestamptz not null default now(),
     primary key (run_id, target)
 );

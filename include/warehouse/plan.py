@@ -50,7 +50,7 @@ def planned_days(run_id: str, target: str | None = None, conn_id: str = "source_
 
     with pg_connect(conn_id) as conn:
         row = conn.execute(
-            "select days from lake.warehouse_runs where run_id = %s and target = %s",
+            "select run_days from lake.warehouse_runs where run_id = %s and target = %s",
             (run_id, target or target_name()),
         ).fetchone()
     return None if row is None else sorted(row[0])
@@ -81,7 +81,7 @@ def plan_days(context, conn_id: str = "source_db") -> Plan:
     if plan.days:
         with pg_connect(conn_id, autocommit=True) as conn:
             conn.execute(
-                "insert into lake.warehouse_runs (run_id, target, days) values (%s, %s, %s) "
+                "insert into lake.warehouse_runs (run_id, target, run_days) values (%s, %s, %s) "
                 "on conflict (run_id, target) do nothing",
                 (run_id, target, plan.days),
             )
