@@ -1,12 +1,17 @@
 """Export to the S3 lake as Parquet, one deterministic key per table and day.
 
 Delta tables: for day D the rows with `updated_at` in [watermark of the target's latest
-export of an earlier day, safe upper bound) are streamed through a server-side cursor into
-Arrow record batches and a Parquet file at `<prefix>/<target>/<table>/dt=D/part-0000.parquet`.
+export of an earlier day, safe upper bound) are read as Arrow record batches by the ADBC
+PostgreSQL driver (COPY binary, `include.connections.adbc`) and streamed into a Parquet
+file at `<prefix>/<target>/<table>/dt=D/part-0000.parquet`, one row group per BATCH_ROWS
+rows; no more than about one driver batch and one row group is held at a time.
 The upper bound is the start of the oldest transaction still open in the database (or
 now): `updated_at` is a writer's transaction start, so a writer that is still open can
 only ever commit rows at or above it; rows at or above the bound wait for the next export.
-The export reads in one REPEATABLE READ snapshot taken with the bound. Each warehouse
+The export reads in one REPEATABLE READ snapshot taken with the bound: the psycopg
+transaction that reads the bound owns it (and records `lake.exports`), exports it
+(`pg_export_snapshot()`), and the ADBC session imports it (`SET TRANSACTION SNAPSHOT`)
+before its first query, so the rows are read in exactly the bound's snapshot. Each warehouse
 target keeps its own watermark (`lake.exports.target`), so what one target's runs
 exported never hides rows from the other. A rerun of D uses the same lower bound and
 overwrites the same key. A day with no change still gets a (zero-row) file, so the
@@ -23,6 +28,7 @@ the export replaces the day in the lake and the warehouse.
 from __future__ import annotations
 
 import tempfile
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import date
 
@@ -71,6 +77,89 @@ SAFE_UPPER_BOUND = (
 )
 
 
+@contextmanager
+def snapshot_reader(conn):
+    """An ADBC connection that reads exactly the snapshot of psycopg `conn`'s open
+    REPEATABLE READ transaction: `conn` exports its snapshot (it stays the owner: it must
+    stay open while the reader reads), the reader's transaction imports it before any
+    query. Closed (rolled back) on exit."""
+    from psycopg import sql
+
+    from include.connections.adbc import adbc_connect, adbc_errors
+
+    snapshot = conn.execute("select pg_export_snapshot()").fetchone()[0]
+    reader = adbc_connect(conn)
+    try:
+        with adbc_errors("lake export: importing the export's snapshot over ADBC"):
+            cur = reader.cursor()
+            cur.execute("begin isolation level repeatable read")
+            cur.execute(
+                sql.SQL("set transaction snapshot {}").format(sql.Literal(snapshot)).as_string(conn)
+            )
+            cur.close()
+        yield reader
+    finally:
+        try:
+            reader.close()  # ends the session: its read-only transaction goes with it
+        except Exception:  # noqa: BLE001 - a session already gone has nothing to end
+            pass
+
+
+def _arrow_batches(reader, query: str, what: str):
+    """The record batches of `query` as the ADBC driver streams them (errors redacted)."""
+    from include.connections.adbc import adbc_errors
+
+    with adbc_errors(what):
+        cur = reader.cursor()
+        cur.execute(query)
+        stream = iter(cur.fetch_record_batch())
+    try:
+        while True:
+            with adbc_errors(what):
+                try:
+                    batch = next(stream)
+                except StopIteration:
+                    return
+            yield batch
+    finally:
+        cur.close()
+
+
+def _conform(batch, arrow_schema):
+    """A driver batch as the registry types it (e.g. int4 -> int64, nullability, no driver
+    field metadata)."""
+    import pyarrow as pa
+
+    return pa.RecordBatch.from_arrays(
+        [
+            col if col.type == field.type else col.cast(field.type)
+            for col, field in zip(batch.columns, arrow_schema)
+        ],
+        schema=arrow_schema,
+    )
+
+
+def _write_row_groups(writer, batches, arrow_schema) -> int:
+    """Write `batches` as row groups of BATCH_ROWS rows (the last one shorter), whatever
+    size the driver's batches are; returns the rows written."""
+    import pyarrow as pa
+
+    rows, pending, pending_rows = 0, [], 0
+    for batch in batches:
+        pending.append(batch)
+        pending_rows += batch.num_rows
+        rows += batch.num_rows
+        if pending_rows >= BATCH_ROWS:
+            table = pa.Table.from_batches(pending, arrow_schema)
+            whole = pending_rows - pending_rows % BATCH_ROWS
+            writer.write_table(table.slice(0, whole), row_group_size=BATCH_ROWS)
+            rest = table.slice(whole)
+            pending, pending_rows = rest.to_batches(), rest.num_rows
+    if pending_rows:
+        writer.write_table(pa.Table.from_batches(pending, arrow_schema), row_group_size=BATCH_ROWS)
+    return rows
+
+
 def export_table(
     conn,
     s3,
@@ -81,13 +170,14 @@ def export_table(
     schema: str | None = None,
     target: str | None = None,
     snapshot_upper=None,
+    reader=None,
 ) -> LakeExport:
     """Export `<schema>.<table>` (the table's own schema unless a benchmark points it
     elsewhere) for day D into `target`'s stream (default: this process's target). With
     `conn` in autocommit mode the export is its own REPEATABLE READ transaction; inside a
     caller's REPEATABLE READ transaction (`export_day`), pass that snapshot's bound as
-    `snapshot_upper` and every table of the day reads the same snapshot."""
-    import pyarrow as pa
+    `snapshot_upper` and every table of the day reads the same snapshot (`reader`: an open
+    `snapshot_reader` of that transaction, else one is opened for this table)."""
     import pyarrow.parquet as pq
     from boto3.exceptions import Boto3Error
     from botocore.exceptions import BotoCoreError, ClientError
@@ -105,47 +195,50 @@ def export_table(
         ).fetchone()[0]
     )
     arrow_schema = table.arrow_schema()
-    where = (
-        sql.SQL("{} = %(day)s").format(sql.Identifier(table.day_column))
-        if table.day_column
-        else sql.SQL(
-            "(%(lower)s::timestamptz is null or updated_at >= %(lower)s) and updated_at < %(upper)s"
-        )
-    )
-    query = sql.SQL("select {cols} from {s}.{t} where {where} order by {key}").format(
-        # numeric columns (e.g. a rating) leave PostgreSQL as float8 for Arrow's float64.
-        cols=sql.SQL(", ").join(
-            sql.SQL("{}::float8").format(sql.Identifier(c)) if t == "float64" else sql.Identifier(c)
-            for c, t in table.columns
-        ),
-        s=sql.Identifier(schema),
-        t=sql.Identifier(table.name),
-        where=where,
-        key=sql.SQL(", ").join(map(sql.Identifier, table.key)),
-    )
     rows = 0
     upper = None
     key = object_key(prefix, table.name, day, target)
     with tempfile.NamedTemporaryFile(suffix=".parquet") as tmp:
-        with conn.transaction(), conn.cursor(name=f"export_{table.name}") as cur:
+        with conn.transaction():
             # One snapshot for the bound and the rows: what the bound says is committed is
-            # what the cursor reads.
+            # what the reader reads (it imports this transaction's snapshot).
             if snapshot_upper is None:
                 conn.execute("set transaction isolation level repeatable read")
                 snapshot_upper = conn.execute(SAFE_UPPER_BOUND).fetchone()[0]
             if not table.day_column:
                 upper = snapshot_upper
-            cur.itersize = BATCH_ROWS
-            cur.execute(query, {"lower": lower, "upper": upper, "day": day})
-            with pq.ParquetWriter(tmp.name, arrow_schema, compression="snappy") as writer:
-                while batch := cur.fetchmany(BATCH_ROWS):
-                    columns = list(zip(*batch))
-                    record = pa.RecordBatch.from_arrays(
-                        [pa.array(col, type=f.type) for col, f in zip(columns, arrow_schema)],
-                        schema=arrow_schema,
-                    )
-                    writer.write_batch(record)
-                    rows += len(batch)
+            where = (
+                sql.SQL("{} = {}").format(sql.Identifier(table.day_column), sql.Literal(day))
+                if table.day_column
+                else sql.SQL(
+                    "({lower}::timestamptz is null or updated_at >= {lower}) "
+                    "and updated_at < {upper}"
+                ).format(lower=sql.Literal(lower), upper=sql.Literal(upper))
+            )
+            query = (
+                sql.SQL("select {cols} from {s}.{t} where {where} order by {key}")
+                .format(
+                    # numeric columns (e.g. a rating) leave PostgreSQL as float8 for float64.
+                    cols=sql.SQL(", ").join(
+                        sql.SQL("{}::float8").format(sql.Identifier(c))
+                        if t == "float64"
+                        else sql.Identifier(c)
+                        for c, t in table.columns
+                    ),
+                    s=sql.Identifier(schema),
+                    t=sql.Identifier(table.name),
+                    where=where,
+                    key=sql.SQL(", ").join(map(sql.Identifier, table.key)),
+                )
+                .as_string(conn)
+            )
+            what = f"lake export of {schema}.{table.name} for {day}"
+            with ExitStack() as stack:
+                if reader is None:
+                    reader = stack.enter_context(snapshot_reader(conn))
+                batches = (_conform(b, arrow_schema) for b in _arrow_batches(reader, query, what))
+                with pq.ParquetWriter(tmp.name, arrow_schema, compression="snappy") as writer:
+                    rows = _write_row_groups(writer, batches, arrow_schema)
         try:
             s3.upload_file(tmp.name, bucket, key)
         except (Boto3Error, BotoCoreError, ClientError) as exc:
@@ -181,9 +274,12 @@ def export_day(day: date, source_conn_id: str = "source_db") -> list[LakeExport]
     with pg_connect(source_conn_id, autocommit=True) as conn, conn.transaction():
         conn.execute("set transaction isolation level repeatable read")
         upper = conn.execute(SAFE_UPPER_BOUND).fetchone()[0]
-        exports = [
-            export_table(conn, s3, bucket, prefix, t, day, snapshot_upper=upper) for t in TABLES
-        ]
+        # One ADBC session reads every table, in this transaction's snapshot.
+        with snapshot_reader(conn) as reader:
+            exports = [
+                export_table(conn, s3, bucket, prefix, t, day, snapshot_upper=upper, reader=reader)
+                for t in TABLES
+            ]
         # The landings of D this snapshot read: what a later landing of D is compared with.
         conn.execute(
             "insert into lake.exported_landings (target, source, day, landed_at) "
