@@ -118,6 +118,7 @@ compose-tool:
 
 bench: services emulators
 	@$(WITH_ENV) $(PY) benchmarks/export_benchmark.py
+	@$(WITH_ENV) $(PY) benchmarks/staging_load_benchmark.py
 	@$(WITH_ENV) $(PY) benchmarks/yelp_load_benchmark.py --rows 10000
 	@$(WITH_ENV) $(PY) benchmarks/amplitude_benchmark.py
 	@export WAREHOUSE=bigquery && $(WITH_ENV) $(PY) benchmarks/bigquery_load_benchmark.py --rows 200000
