@@ -65,6 +65,28 @@ def _run(warehouse_dag, run_id: str, queued: list[date]) -> list[str]:
     return days
 
 
+def _events_per_day(days: list[date]) -> tuple[dict, dict]:
+    """(raw, staged): Amplitude events per day in raw.amplitude_event (source_db) and in
+    staging.amplitude_event (warehouse_db), read with plain SQL."""
+    with pg_connect("source_db") as conn:
+        raw = dict(
+            conn.execute(
+                "select export_day, count(*) from raw.amplitude_event where export_day = any(%s) "
+                "group by 1",
+                (days,),
+            ).fetchall()
+        )
+    with pg_connect("warehouse_db") as conn:
+        staged = dict(
+            conn.execute(
+                "select _lake_day, count(*) from staging.amplitude_event where _lake_day = any(%s) "
+                "group by 1",
+                (days,),
+            ).fetchall()
+        )
+    return raw, staged
+
+
 def test_every_queued_day_is_exported_staged_and_reconciled(warehouse_dag):
     from include.sources.amplitude import ingest_day
 
@@ -85,13 +107,6 @@ def test_every_queued_day_is_exported_staged_and_reconciled(warehouse_dag):
                 ([D1, D2, D3],),
             )
         }
-        raw = dict(
-            conn.execute(
-                "select export_day, count(*) from raw.amplitude_event where export_day = any(%s) "
-                "group by 1",
-                ([D1, D2, D3],),
-            ).fetchall()
-        )
         reconciled = dict(
             conn.execute(
                 "select logical_date, count(*) from quality.check_results where run_id = %s "
@@ -105,14 +120,7 @@ def test_every_queued_day_is_exported_staged_and_reconciled(warehouse_dag):
             "and dag_id = 'warehouse' and status <> 'pass' group by 1, 2 order by 1",
             (run_id,),
         ).fetchall()
-    with pg_connect("warehouse_db") as conn:
-        staged = dict(
-            conn.execute(
-                "select _lake_day, count(*) from staging.amplitude_event where _lake_day = any(%s) "
-                "group by 1",
-                ([D1, D2, D3],),
-            ).fetchall()
-        )
+    raw, staged = _events_per_day([D1, D2, D3])
     assert exported == {D1, D2, D3}
     assert staged == raw and set(staged) == {D1, D2, D3}
     assert set(reconciled) == {D1, D2, D3}  # each day's checks kept, none overwritten
@@ -135,22 +143,7 @@ def test_a_landed_day_whose_event_never_made_a_run_is_processed_by_the_next_run(
         ingest_day(day, RunContext(source_run, "amplitude_events", "export_archive_load", day))
     run_id = f"test-lost-warehouse-{uuid.uuid4()}"
     assert _run(warehouse_dag, run_id, [NEXT]) == [LOST.isoformat(), NEXT.isoformat()]
-    with pg_connect("warehouse_db") as conn:
-        staged = dict(
-            conn.execute(
-                "select _lake_day, count(*) from staging.amplitude_event where _lake_day = any(%s) "
-                "group by 1",
-                ([LOST, NEXT],),
-            ).fetchall()
-        )
-    with pg_connect("source_db") as conn:
-        raw = dict(
-            conn.execute(
-                "select export_day, count(*) from raw.amplitude_event where export_day = any(%s) "
-                "group by 1",
-                ([LOST, NEXT],),
-            ).fetchall()
-        )
+    raw, staged = _events_per_day([LOST, NEXT])
     assert staged == raw and set(raw) == {LOST, NEXT}
 
     # A cleared run plans again: the same days, though nothing is unexported any more.
