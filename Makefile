@@ -108,8 +108,9 @@ run: services $(if $(filter bigquery,$(WAREHOUSE)),emulators)
 demo: services
 	@$(WITH_ENV) $(PY) -m local.run --date $(DEMO_DATE) --summary --log .local/logs/demo-$(DEMO_DATE).log
 
+# tests/deployment (its own stack) runs beside the rest: local/testrun.py.
 test: lint services emulators compose-tool
-	@$(WITH_ENV) $(PY) -m pytest $(PYTEST_ARGS)
+	@$(WITH_ENV) $(PY) -m local.testrun $(PYTEST_ARGS)
 
 # Debian's docker-compose v1 validates the compose file offline (no Docker engine here).
 compose-tool:

@@ -160,7 +160,8 @@ It does not retry, and the marts of what did arrive are still built.
 
     days = plan_days()
     staged = export_lake(days) >> load_staging(days)
-    marts = staged >> reconcile(days) >> dbt_task_group() >> publish_marts(days)
+    reconciled = staged >> reconcile(days)
+    marts = dbt_task_group(after=reconciled) >> publish_marts(days)
     # Beside the build: a stale source is reported (and fails this task), the marts of
     # what did arrive are still built and published.
     freshness = staged >> source_freshness(days)

@@ -79,9 +79,10 @@ def _bigquery_mapping():
     return BigQueryConnectionProfileMapping
 
 
-def dbt_task_group(group_id: str = "dbt", **kwargs):
-    """A cosmos DbtTaskGroup for the whole project. Raises a clear error when the manifest
-    has not been built (the DAG then shows an import error naming the fix)."""
+def dbt_task_group(group_id: str = "dbt", after=None, **kwargs):
+    """A cosmos DbtTaskGroup for the whole project, run after the task `after` succeeded.
+    Raises a clear error when the manifest has not been built (the DAG then shows an
+    import error naming the fix)."""
     from cosmos import DbtTaskGroup, ExecutionConfig, ProjectConfig, RenderConfig
     from cosmos.constants import ExecutionMode, InvocationMode, LoadMode
 
@@ -90,7 +91,7 @@ def dbt_task_group(group_id: str = "dbt", **kwargs):
             f"dbt manifest not found at {MANIFEST}: build it with `make manifest` "
             "(dbt parse); the Docker image builds it at image build time"
         )
-    return DbtTaskGroup(
+    group = DbtTaskGroup(
         group_id=group_id,
         project_config=ProjectConfig(
             dbt_project_path=PROJECT_DIR,
@@ -125,3 +126,36 @@ def dbt_task_group(group_id: str = "dbt", **kwargs):
         },
         **kwargs,
     )
+    start = _nodes_after_build(group)
+    if after is not None:
+        after >> start
+    return group
+
+
+def _nodes_after_build(group):
+    """Start the node tasks once the producer's `dbt build` is over; returns the group's
+    first task, `<group>.start`.
+
+    cosmos starts them beside the build, to show progress live. On two cores each of the
+    ~70 node tasks then costs a task start, a poke and a deferral (or a reschedule) while the
+    build runs, and again when it resumes: measured under the scheduler, the build took 66 s
+    against 7-9 s alone. After the build each node task starts once and finds its result at
+    its first poke.
+
+    `start` (an EmptyOperator: the scheduler completes it, no worker) comes before the
+    producer and the root nodes. The roots wait for the producer whatever its state (a
+    failed build still lets each node report its own node: the red task names the model)
+    and need `start`'s success: when what the group runs after failed, `start` and the
+    producer are upstream_failed and so are the nodes; none of them runs dbt."""
+    from airflow.providers.standard.operators.empty import EmptyOperator
+
+    producer = group.children[f"{group.group_id}.dbt_producer_watcher"]
+    done = f"{producer.task_id}_done"
+    nodes = {t.task_id: t for t in group.iter_tasks() if t.task_id not in (producer.task_id, done)}
+    roots = [t for t in nodes.values() if not t.upstream_task_ids & nodes.keys()]
+    start = EmptyOperator(task_id="start", task_group=group, dag=producer.dag)
+    start >> producer
+    for task in roots:
+        [start, producer] >> task
+        task.trigger_rule = "all_done_min_one_success"
+    return start

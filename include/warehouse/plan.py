@@ -25,6 +25,7 @@ class Plan:
     days: list[date]
     from_events: list[date] = field(default_factory=list)
     unexported: list[date] = field(default_factory=list)
+    already_exported: list[date] = field(default_factory=list)
     explicit: bool = False
     reused: bool = False
 
@@ -33,9 +34,14 @@ class Plan:
             return f"days {_iso(self.days)} (this run's plan, kept from its first try)"
         if self.explicit:
             return f"day {_iso(self.days)} (named by the run: `day` param or logical date)"
+        done = (
+            f"; event days exported since they landed (not again): {_iso(self.already_exported)}"
+            if self.already_exported
+            else ""
+        )
         return (
             f"days {_iso(self.days)}: from asset events {_iso(self.from_events)}; landed but "
-            f"not yet exported for target {target}: {_iso(self.unexported)}"
+            f"not yet exported for target {target}: {_iso(self.unexported)}{done}"
         )
 
 
@@ -75,8 +81,12 @@ def plan_days(context, conn_id: str = "source_db") -> Plan:
     else:
         events = event_days(context)
         unexported = unexported_days(target, conn_id)
+        done = sorted(set(_landed(events, conn_id)) - set(unexported))
         plan = Plan(
-            days=sorted(set(events) | set(unexported)), from_events=events, unexported=unexported
+            days=sorted((set(events) - set(done)) | set(unexported)),
+            from_events=events,
+            unexported=unexported,
+            already_exported=done,
         )
     if plan.days:
         with pg_connect(conn_id, autocommit=True) as conn:
@@ -89,6 +99,21 @@ def plan_days(context, conn_id: str = "source_db") -> Plan:
         if kept != plan.days:
             return Plan(days=kept, reused=True)
     return plan
+
+
+def _landed(days: list[date], conn_id: str) -> list[date]:
+    """Which of `days` a source recorded as landed (raw.landed_days)."""
+    from include.connections import pg_connect
+
+    if not days:
+        return []
+    with pg_connect(conn_id) as conn:
+        return [
+            r[0]
+            for r in conn.execute(
+                "select distinct day from raw.landed_days where day = any(%s)", (list(days),)
+            )
+        ]
 
 
 def run_days(context, conn_id: str = "source_db") -> list[date]:

@@ -132,7 +132,7 @@ def test_every_dbt_node_is_a_task_in_the_warehouse_dag(dagbag):
     assert "dbt.dbt_producer_watcher" in task_ids
     warehouse = dagbag.get_dag("warehouse")
     # dbt runs only after the warehouse reconciled, and the marts asset only after dbt.
-    assert "reconcile" in warehouse.get_task("dbt.dbt_producer_watcher").upstream_task_ids
+    assert "reconcile" in warehouse.get_task("dbt.start").upstream_task_ids
     assert warehouse.get_task("publish_marts").upstream_task_ids
     # Source freshness runs on what the load staged, beside the build: a stale source
     # neither blocks the marts nor is hidden by them.
@@ -144,6 +144,29 @@ def test_every_dbt_node_is_a_task_in_the_warehouse_dag(dagbag):
         assert "plan_days" in warehouse.get_task(task_id).upstream_task_ids, task_id
     assert warehouse.get_task("landed_during_run").trigger_rule == "all_done"
     assert warehouse.get_task("queue_catch_up_run").upstream_task_ids == {"landed_during_run"}
+
+
+def test_dbt_node_tasks_start_once_the_build_is_over(dagbag):
+    """Each node task only reads its node's result from the producer's `dbt build`: it
+    starts after the build ended (success or not), so it never waits or defers beside the
+    build on the same two cores. A failed build still lets each node report its own node
+    (a failed reconcile still stops them: `dbt.start` after it, upstream_failed)."""
+    warehouse = dagbag.get_dag("warehouse")
+    producer = "dbt.dbt_producer_watcher"
+    nodes = [
+        t
+        for t in warehouse.tasks
+        if t.task_id.startswith("dbt.")
+        and t.task_id not in (producer, f"{producer}_done", "dbt.start")
+    ]
+    assert len(nodes) > 30
+    for t in nodes:
+        assert producer in t.get_flat_relative_ids(upstream=True), t.task_id
+    roots = [t for t in nodes if producer in t.upstream_task_ids]
+    assert roots and all(t.upstream_task_ids == {"dbt.start", producer} for t in roots)
+    assert {t.trigger_rule for t in roots} == {"all_done_min_one_success"}
+    assert warehouse.get_task("dbt.start").upstream_task_ids == {"reconcile"}
+    assert warehouse.get_task(producer).upstream_task_ids == {"dbt.start"}
 
 
 def test_dag_order_puts_producers_before_asset_consumers(dagbag):

@@ -162,3 +162,34 @@ def test_a_landed_day_whose_event_never_made_a_run_is_processed_by_the_next_run(
     named = {**_context(run_id, "landed_during_run", []), "params": {"day": "2024-01-15"}}
     assert landed(**named) is False
     _up_to_date()
+
+
+def test_an_event_day_exported_since_it_landed_is_not_processed_again(warehouse_dag):
+    """A catch-up run took day D (landed, exported) before the event of D's landing got its
+    own run: that run has nothing left to do. A new landing of D is processed again, and a
+    day that no source recorded as landed is processed whenever an event carries it."""
+    from airflow.sdk.exceptions import AirflowSkipException
+
+    from include.landing import record_landed_day
+
+    day, unrecorded = date(2031, 5, 1), date(2031, 5, 2)
+    plan = warehouse_dag.get_task("plan_days").python_callable
+    with pg_connect("source_db", autocommit=True) as conn:
+        conn.execute("delete from raw.landed_days where day = any(%s)", ([day, unrecorded],))
+        record_landed_day(conn, "test_plan", day)
+    try:
+        _up_to_date()  # the catch-up run exported D since it landed
+        with pytest.raises(AirflowSkipException):
+            plan(**_context(f"test-done-{uuid.uuid4()}", "plan_days", [day]))
+        unrecorded_run = f"test-unrecorded-{uuid.uuid4()}"
+        assert plan(**_context(unrecorded_run, "plan_days", [unrecorded])) == [
+            unrecorded.isoformat()
+        ]
+        with pg_connect("source_db", autocommit=True) as conn:
+            record_landed_day(conn, "test_plan", day)  # D landed again: a new landing
+        again = f"test-again-{uuid.uuid4()}"
+        assert plan(**_context(again, "plan_days", [day])) == [day.isoformat()]
+    finally:
+        with pg_connect("source_db", autocommit=True) as conn:
+            conn.execute("delete from raw.landed_days where source = 'test_plan'")
+            conn.execute("delete from lake.exported_landings where source = 'test_plan'")
