@@ -39,13 +39,15 @@ Runs when both `oltp.state` and `oltp.county_population` have new asset events, 
 when `oltp.business` (Yelp) or `raw.amplitude_event` (Amplitude) has. `plan_days` fixes the
 run's days: the `day` param or logical date of a run that names one; else every day its
 asset events carry plus every day a source landed that this target has not exported yet
-(an event Airflow dropped loses no day). Then, for each day in order, it exports
+(an event Airflow dropped loses no day), less an event's day that was exported since
+it landed (a catch-up run took it). Then, for each day in order, it exports
 the changed OLTP rows and Amplitude's day D (events and properties, whole) to the S3 lake as
 Parquet (`lake_s3`), loads each day into the warehouse staging schema (`WAREHOUSE`, default
 the local PostgreSQL `warehouse_db`), reconciles Postgres with the warehouse, and builds the
 dbt project: the `dbt` task group has one task per dbt node (snapshots, `stg_` views, marts,
 each model's tests), rendered by cosmos from the manifest; `dbt.dbt_producer_watcher` runs a
-single `dbt build` and the node tasks follow it. Every dbt test result is recorded in
+single `dbt build` and, once it is over, each node task reports its node (a failed build
+still shows which node failed). Every dbt test result is recorded in
 `quality.check_results`. Beside the build, `source_freshness` runs `dbt source freshness` on
 what the load staged: one `freshness_<source>_<table>` row (timeliness) per source table
 with a freshness rule (Yelp's daily holdings, the Amplitude day tables; warn after 36 h,
