@@ -123,6 +123,8 @@ bench: services emulators
 	@$(WITH_ENV) $(PY) benchmarks/yelp_load_benchmark.py --rows 10000
 	@$(WITH_ENV) $(PY) benchmarks/amplitude_benchmark.py
 	@export WAREHOUSE=bigquery && $(WITH_ENV) $(PY) benchmarks/bigquery_load_benchmark.py --rows 200000
+	@$(WITH_ENV) $(PY) benchmarks/dag_parse_benchmark.py
+	@$(WITH_ENV) $(PY) benchmarks/dbt_stage_benchmark.py
 
 # The production topology as processes: api-server, scheduler, dag-processor, triggerer and
 # two Celery workers on Redis (docker-compose.yaml's services and settings).

@@ -47,9 +47,6 @@ TEST_SETTINGS = {
     "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": "30",
     "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT_DETECTION_INTERVAL": "5",
     "ELT_RETRY_DELAY_SECONDS": "5",
-    # The DAG files do not change during the tests: no re-parse every 30 s (Airflow's
-    # default) on the two cores the rest of the suite shares.
-    "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "600",
 }
 
 
