@@ -10,7 +10,8 @@ mostly waits on the scheduler. The deployment lane's output goes to
 .local/logs/test-deployment.log and is printed when it ends; the other lane prints as it
 goes. The exit status is the first failing lane's (pytest's 5, no test collected, fails).
 
-Arguments that name tests (a path or a node id) run one pytest with them, as before.
+Arguments that pick tests (a path, a node id, `-k` or `-m`) run one pytest with them, as
+before: a lane that picked nothing would exit 5 and fail the run.
 """
 
 from __future__ import annotations
@@ -29,8 +30,14 @@ DEPLOYMENT = "tests/deployment"
 LANE_TIMEOUT_S = float(os.environ.get("ELT_TEST_LANE_TIMEOUT_S", str(60 * 60)))
 
 
-def _names_tests(args: list[str]) -> bool:
-    return any(a.startswith("tests") or "::" in a or a.endswith(".py") for a in args)
+def picks_tests(args: list[str]) -> bool:
+    """Whether pytest arguments choose the tests (then one pytest runs them)."""
+    return any(a.startswith(("tests", "-k", "-m")) or "::" in a or a.endswith(".py") for a in args)
+
+
+def lanes_status(rest_rc: int, deployment_rc: int) -> int:
+    """The run's exit status: the first failing lane's (pytest's 5, no test, fails)."""
+    return rest_rc or deployment_rc
 
 
 def _stop(proc: subprocess.Popen) -> None:
@@ -45,7 +52,7 @@ def _stop(proc: subprocess.Popen) -> None:
 
 def main(args: list[str]) -> int:
     pytest = [sys.executable, "-m", "pytest"]
-    if _names_tests(args):
+    if picks_tests(args):
         return subprocess.call([*pytest, *args], cwd=ROOT)
     log_path = ROOT / ".local" / "logs" / "test-deployment.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -86,7 +93,7 @@ def main(args: list[str]) -> int:
     print(log_path.read_text(errors="replace"))
     elapsed = time.monotonic() - started
     print(f"lanes: rest exit {rest_rc}, {DEPLOYMENT} exit {deployment_rc}; {elapsed:.0f} s wall")
-    return rest_rc or deployment_rc
+    return lanes_status(rest_rc, deployment_rc)
 
 
 if __name__ == "__main__":
